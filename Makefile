@@ -1,0 +1,46 @@
+# npnet: every target that needs Python bootstraps .venv first (fresh machine: nothing else to do).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# The data: the shared GTSRB pickles beside the checkout when they are there, else data/ (downloaded).
+DATA   ?= $(if $(wildcard ../shared/gtsrb/train.p),../shared/gtsrb,data)
+ARGS   ?=
+
+.PHONY: help install train train-best test test-all bench explain clean
+
+help:
+	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
+	@echo "make train-best train the same net with the best recipe (see README)"
+	@echo "make test       the test suite (fast; slow checks: make test-all)"
+	@echo "make bench      engine speed (ARGS='--compare torch' to compare with PyTorch)"
+	@echo "make explain    Grad-CAM and error gallery for the latest trained model"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: $(STAMP)
+	$(PY) train.py --data $(DATA) $(ARGS)
+
+train-best: $(STAMP)
+	$(PY) train.py --data $(DATA) --recipe best $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+test-all: $(STAMP)
+	$(PY) -m pytest -m "" $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m npnet.bench $(ARGS)
+
+explain: $(STAMP)
+	$(PY) explain.py demo --data $(DATA) $(ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,29 @@
+"""The one switch between the readable kernels and the fast ones.
+
+Layers never import ``reference`` or ``fast`` themselves: they call ``kernels.active().im2col(...)``.
+``use('reference')`` or ``NPNET_KERNELS=reference`` in the environment selects the plain NumPy loops
+a learner can step through; the default is the numba-compiled ``fast`` module.
+
+    >>> from npnet import kernels
+    >>> kernels.use("reference")   # every layer now runs the readable kernels
+"""
+import importlib
+import os
+
+KERNEL_NAMES = ("im2col", "col2im", "maxpool_forward", "maxpool_backward", "bias_relu", "relu_backward")
+_CHOICES = ("fast", "reference")
+_active = None
+
+
+def use(name):
+    """Select the kernel module every layer calls: 'fast' (numba) or 'reference' (NumPy)."""
+    global _active
+    if name not in _CHOICES:
+        raise ValueError(f"unknown kernels {name!r}: choose one of {', '.join(_CHOICES)}")
+    _active = importlib.import_module(f"{__name__}.{name}")
+    return _active
+
+
+def active():
+    """The kernel module in use (imported on first call, so ``NPNET_KERNELS`` can be set late)."""
+    return _active if _active is not None else use(os.environ.get("NPNET_KERNELS", "fast"))

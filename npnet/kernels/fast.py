@@ -1,0 +1,106 @@
+"""The same kernels as ``reference.py``, as explicit loops compiled by numba.
+
+Each kernel is written first as plain Python (``_im2col``, ...) and compiled under the public name
+(``im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
+and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
+images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
+
+Signatures and results are those of ``reference.py``; ``tests/test_kernels.py`` holds them equal.
+"""
+import numpy as np
+from numba import njit, prange
+
+
+def _compile(function):
+    return njit(parallel=True, cache=True, nogil=True)(function)
+
+
+def _im2col(x, kh, kw):
+    N, H, W, C = x.shape
+    Ho, Wo = H - kh + 1, W - kw + 1
+    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
+    for n in prange(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                for di in range(kh):
+                    for dj in range(kw):
+                        for c in range(C):
+                            cols[n, i, j, di, dj, c] = x[n, i + di, j + dj, c]
+    return cols
+
+
+def _col2im(dcols, x_shape):
+    N, Ho, Wo, kh, kw, C = dcols.shape
+    dx = np.zeros(x_shape, dtype=dcols.dtype)
+    for n in prange(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                for di in range(kh):
+                    for dj in range(kw):
+                        for c in range(C):
+                            dx[n, i + di, j + dj, c] += dcols[n, i, j, di, dj, c]
+    return dx
+
+
+def _maxpool_forward(x, pool):
+    N, H, W, C = x.shape
+    Ho, Wo = H // pool, W // pool
+    out = np.empty((N, Ho, Wo, C), dtype=x.dtype)
+    argmax = np.zeros((N, Ho, Wo, C), dtype=np.uint8)
+    for n in prange(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                for c in range(C):
+                    out[n, i, j, c] = x[n, i * pool, j * pool, c]
+                for di in range(pool):
+                    for dj in range(pool):
+                        for c in range(C):
+                            value = x[n, i * pool + di, j * pool + dj, c]
+                            best = out[n, i, j, c]
+                            # strictly greater keeps the first of tied winners; a NaN wins once,
+                            # like np.argmax in the reference
+                            if value > best or (value != value and best == best):
+                                out[n, i, j, c] = value
+                                argmax[n, i, j, c] = di * pool + dj
+    return out, argmax
+
+
+def _maxpool_backward(dout, argmax, x_shape, pool):
+    N, Ho, Wo, C = dout.shape
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for n in prange(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                for c in range(C):
+                    winner = argmax[n, i, j, c]
+                    di, dj = winner // pool, winner % pool
+                    dx[n, i * pool + di, j * pool + dj, c] = dout[n, i, j, c]
+    return dx
+
+
+def _bias_relu(z, bias, relu):
+    rows = z.reshape(-1, bias.shape[0])
+    for r in prange(rows.shape[0]):
+        for f in range(bias.shape[0]):
+            value = rows[r, f] + bias[f]
+            if relu and value < 0:
+                value = 0
+            rows[r, f] = value
+    return z
+
+
+def _relu_backward(dout, out):
+    flat_dout = dout.reshape(-1)
+    flat_out = out.reshape(-1)
+    dz = np.empty(flat_dout.shape, dtype=dout.dtype)
+    for k in prange(flat_dout.shape[0]):
+        dz[k] = flat_dout[k] if flat_out[k] > 0 else 0
+    return dz.reshape(dout.shape)
+
+
+im2col = _compile(_im2col)
+col2im = _compile(_col2im)
+maxpool_forward = _compile(_maxpool_forward)
+maxpool_backward = _compile(_maxpool_backward)
+bias_relu = _compile(_bias_relu)
+relu_backward = _compile(_relu_backward)

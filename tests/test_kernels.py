@@ -1,0 +1,83 @@
+"""The numba kernels compute exactly what the readable NumPy kernels compute."""
+import numpy as np
+import pytest
+
+from npnet import kernels
+from npnet.kernels import fast, reference
+
+SHAPES = [(1, 5, 7, 3), (2, 32, 32, 3), (3, 15, 15, 32), (1, 6, 6, 128), (4, 9, 4, 1)]
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kh, kw", [(1, 1), (2, 2), (3, 3), (2, 3)])
+def test_im2col_fast_equals_reference(rng, shape, kh, kw):
+    x = rng.standard_normal(shape).astype(np.float32)
+    np.testing.assert_array_equal(fast.im2col(x, kh, kw), reference.im2col(x, kh, kw))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_col2im_fast_equals_reference(rng, shape, dtype):
+    N, H, W, C = shape
+    dcols = rng.standard_normal((N, H - 1, W - 1, 2, 2, C)).astype(dtype)
+    np.testing.assert_allclose(fast.col2im(dcols, shape), reference.col2im(dcols, shape), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("pool", [2, 3])
+def test_maxpool_forward_fast_equals_reference(rng, shape, pool):
+    x = rng.standard_normal(shape).astype(np.float32)
+    out_fast, argmax_fast = fast.maxpool_forward(x, pool)
+    out_reference, argmax_reference = reference.maxpool_forward(x, pool)
+    np.testing.assert_array_equal(out_fast, out_reference)
+    np.testing.assert_array_equal(argmax_fast, argmax_reference)
+
+
+def test_maxpool_fast_and_reference_break_ties_alike(rng):
+    x = rng.integers(0, 2, size=(3, 8, 8, 5)).astype(np.float32)  # many tied windows
+    np.testing.assert_array_equal(fast.maxpool_forward(x, 2)[1], reference.maxpool_forward(x, 2)[1])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_maxpool_backward_fast_equals_reference(rng, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    out, argmax = reference.maxpool_forward(x, 2)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    np.testing.assert_array_equal(fast.maxpool_backward(dout, argmax, shape, 2),
+                                  reference.maxpool_backward(dout, argmax, shape, 2))
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_bias_relu_fast_equals_reference(rng, relu):
+    z = rng.standard_normal((7, 5, 3, 13)).astype(np.float32)
+    bias = rng.standard_normal(13).astype(np.float32)
+    np.testing.assert_allclose(fast.bias_relu(z.copy(), bias, relu), reference.bias_relu(z.copy(), bias, relu),
+                               rtol=1e-6)
+
+
+def test_relu_backward_fast_equals_reference_and_leaves_dout_alone(rng):
+    out = np.maximum(rng.standard_normal((3, 4, 5, 6)), 0).astype(np.float32)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dout_before = dout.copy()
+    np.testing.assert_array_equal(fast.relu_backward(dout, out), reference.relu_backward(dout, out))
+    np.testing.assert_array_equal(dout, dout_before)
+
+
+def test_the_switch_selects_the_reference_kernels():
+    try:
+        assert kernels.use("reference") is reference
+        assert kernels.active() is reference
+    finally:
+        kernels.use("fast")
+    assert kernels.active() is fast
+
+
+def test_the_switch_refuses_an_unknown_name():
+    with pytest.raises(ValueError, match="unknown kernels"):
+        kernels.use("gpu")
+
+
+@pytest.mark.parametrize("name", kernels.KERNEL_NAMES)
+def test_both_modules_provide_every_kernel(name):
+    assert callable(getattr(fast, name)) and callable(getattr(reference, name))

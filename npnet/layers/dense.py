@@ -1,0 +1,58 @@
+"""Fully connected layer with an optional fused ReLU."""
+import numpy as np
+
+from .. import kernels
+from .base import Layer, check_activation, glorot_uniform
+
+
+class Dense(Layer):
+    """out = act(x @ kernel + bias).
+
+    Shapes: x (N, D), kernel (D, U), bias (U,), out (N, U).
+
+    Backward, given dout = dL/d(out) (N, U):
+        dz      = dout * (out > 0)     (relu only)
+        dkernel = x.T @ dz             (D, U)
+        dbias   = dz.sum(axis=0)       (U,)
+        dx      = dz @ kernel.T        (N, D)
+
+    Cached for backward: ``x`` and ``output``.
+    """
+
+    name_prefix = "dense"
+
+    def __init__(self, units, activation=None, name=None):
+        super().__init__(name)
+        self.units = int(units)
+        self.activation = check_activation(activation)
+        self.x = self.output = self.doutput = None
+
+    def get_config(self):
+        return {"units": self.units, "activation": self.activation}
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name}: expects flat input (None, D), got {input_shape}; "
+                             "put a Flatten before it")
+        return (None, self.units)
+
+    def build(self, input_shape, rng):
+        output_shape = super().build(input_shape, rng)
+        D = input_shape[-1]
+        self.params["kernel"] = glorot_uniform((D, self.units), D, self.units, rng)
+        self.params["bias"] = np.zeros(self.units, dtype=np.float32)
+        return output_shape
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        self.x = x
+        z = x @ self.params["kernel"]
+        self.output = kernels.active().bias_relu(z, self.params["bias"], self.activation == "relu")
+        return self.output
+
+    def backward(self, dout, input_grad=True):
+        self.doutput = dout
+        dz = kernels.active().relu_backward(dout, self.output) if self.activation else dout
+        self.grads["kernel"] = self.x.T @ dz
+        self.grads["bias"] = dz.sum(axis=0)
+        return dz @ self.params["kernel"].T if input_grad else None

@@ -1,0 +1,22 @@
+"""Flatten: (N, H, W, C) -> (N, H*W*C), in NHWC order (as Keras with channels last)."""
+from .base import Layer
+
+
+class Flatten(Layer):
+    """out = x.reshape(N, -1); backward reshapes dout back to x's shape. Nothing else to cache."""
+
+    name_prefix = "flatten"
+
+    def compute_output_shape(self, input_shape):
+        size = 1
+        for dim in input_shape[1:]:
+            size *= dim
+        return (None, size)
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        self.x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout, input_grad=True):
+        return dout.reshape(self.x_shape)

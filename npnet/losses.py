@@ -1,0 +1,54 @@
+"""Softmax cross-entropy, fused: its gradient with respect to the logits is (p - y) / N."""
+import numpy as np
+
+from .errors import NonFiniteError
+
+
+def log_softmax(logits):
+    """log p = z - logsumexp(z), computed after subtracting each row's max so exp never overflows.
+    logits: (N, K) -> (N, K)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(logits):
+    """p = exp(z) / sum(exp(z)), row by row. logits: (N, K) -> (N, K)."""
+    return np.exp(log_softmax(logits))
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
+
+        L        = -(1/N) sum_n log p[n, y_n],   p = softmax(logits)
+        dlogits  = (p - onehot(y)) / N
+
+    logits: (N, K) float, labels: (N,) int in 0..K-1  ->  (loss: float, dlogits: (N, K)).
+    A NaN or infinite loss raises ``NonFiniteError`` instead of being trained on.
+    """
+    N = logits.shape[0]
+    rows = np.arange(N)
+    log_probs = log_softmax(logits)
+    loss = -log_probs[rows, labels].mean()
+    if not np.isfinite(loss):
+        raise NonFiniteError(f"the loss is {loss} (NaN or infinite logits): the weights have diverged")
+    dlogits = np.exp(log_probs)
+    dlogits[rows, labels] -= 1
+    dlogits /= N
+    return float(loss), dlogits
+
+
+class SoftmaxCrossEntropy:
+    """The loss as an object with the layers' forward/backward split:
+
+        loss = loss_fn.forward(logits, labels);  dlogits = loss_fn.backward()
+    """
+
+    def __init__(self):
+        self.dlogits = None
+
+    def forward(self, logits, labels):
+        loss, self.dlogits = softmax_cross_entropy(logits, labels)
+        return loss
+
+    def backward(self):
+        return self.dlogits

@@ -1,0 +1,178 @@
+"""Each layer's forward against an independent computation, and its backward against finite
+differences (float64, relative error < 1e-6)."""
+import numpy as np
+import pytest
+
+from npnet import kernels
+from npnet.gradcheck import check_layer
+from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+
+TOLERANCE = 1e-6
+
+
+def build(layer, input_shape, seed=0):
+    layer.name = layer.name or "layer_under_test"
+    layer.build((None,) + tuple(input_shape), np.random.default_rng(seed))
+    return layer.astype(np.float64)
+
+
+def away_from_zero(rng, shape, margin=0.05):
+    """Values with |x| >= margin, so no ReLU sits on its kink during a finite difference."""
+    return rng.choice([-1.0, 1.0], size=shape) * (margin + rng.random(shape))
+
+
+def distinct_values(rng, shape):
+    """A shuffled ramp: every pooling window has one clear winner (gaps of 1e-2 >> eps)."""
+    return rng.permutation(np.arange(np.prod(shape)) * 1e-2).reshape(shape)
+
+
+def naive_conv2d(x, kernel, bias):
+    """out[n, i, j, f] = sum_{di, dj, c} x[n, i+di, j+dj, c] kernel[di, dj, c, f] + bias[f]"""
+    N, H, W, C = x.shape
+    kh, kw, _, F = kernel.shape
+    out = np.zeros((N, H - kh + 1, W - kw + 1, F))
+    for i in range(H - kh + 1):
+        for j in range(W - kw + 1):
+            patch = x[:, i:i + kh, j:j + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2])) + bias
+    return out
+
+
+@pytest.fixture(params=["fast", "reference"])
+def kernel_choice(request):
+    kernels.use(request.param)
+    yield request.param
+    kernels.use("fast")
+
+
+@pytest.mark.parametrize("kernel_size", [1, 2, 3])
+def test_conv2d_forward_matches_naive_loops(rng, kernel_choice, kernel_size):
+    layer = build(Conv2D(4, kernel_size), (7, 6, 3))
+    layer.params["bias"] = rng.standard_normal(4)
+    x = rng.standard_normal((2, 7, 6, 3))
+    np.testing.assert_allclose(layer.forward(x), naive_conv2d(x, **layer.params), rtol=1e-10)
+
+
+def test_conv2d_same_padding_keeps_size_and_pads_bottom_right_for_even_kernels(rng):
+    layer = build(Conv2D(3, 2, padding="same"), (5, 5, 2))
+    x = rng.standard_normal((1, 5, 5, 2))
+    padded = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    np.testing.assert_allclose(layer.forward(x), naive_conv2d(padded, **layer.params), rtol=1e-10)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_conv2d_gradients(rng, kernel_choice, padding, activation):
+    layer = build(Conv2D(5, 3, activation=activation, padding=padding), (6, 7, 3))
+    layer.params["bias"] = rng.standard_normal(5)
+    errors, skipped = check_layer(layer, rng.standard_normal((2, 6, 7, 3)), return_skipped=True)
+    assert max(errors.values()) < TOLERANCE, errors
+    assert sum(skipped.values()) < 5, skipped
+
+
+def test_conv2d_gradients_batch_of_one_with_odd_kernel(rng):
+    layer = build(Conv2D(3, (2, 3), activation="relu"), (5, 4, 2))
+    assert max(check_layer(layer, rng.standard_normal((1, 5, 4, 2))).values()) < TOLERANCE
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_dense_gradients(rng, activation):
+    layer = build(Dense(6, activation=activation), (9,))
+    layer.params["bias"] = rng.standard_normal(6)
+    assert max(check_layer(layer, rng.standard_normal((4, 9))).values()) < TOLERANCE
+
+
+def test_dense_forward_is_affine(rng):
+    layer = build(Dense(3), (4,))
+    x = rng.standard_normal((2, 4))
+    np.testing.assert_allclose(layer.forward(x), x @ layer.params["kernel"] + layer.params["bias"])
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (1, 7, 5, 2)])
+def test_maxpool_gradients(rng, kernel_choice, shape):
+    layer = build(MaxPool2D(2), shape[1:])
+    errors, skipped = check_layer(layer, distinct_values(rng, shape), return_skipped=True)
+    assert errors["input"] < TOLERANCE and skipped["input"] == 0
+
+
+def test_maxpool_drops_leftover_rows_and_columns_like_keras(rng):
+    layer = build(MaxPool2D(2), (7, 5, 1))
+    x = rng.standard_normal((1, 7, 5, 1))
+    out = layer.forward(x)
+    assert out.shape == (1, 3, 2, 1)
+    assert out[0, 2, 1, 0] == x[0, 4:6, 2:4, 0].max()
+
+
+def test_maxpool_tied_window_sends_whole_gradient_to_its_first_input(kernel_choice):
+    layer = build(MaxPool2D(2), (2, 2, 1))
+    layer.forward(np.ones((1, 2, 2, 1)))
+    dx = layer.backward(np.full((1, 1, 1, 1), 3.0))
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[3.0, 0.0], [0.0, 0.0]])
+
+
+def test_relu_gradients_away_from_zero(rng):
+    layer = build(ReLU(), (4, 5))
+    assert check_layer(layer, away_from_zero(rng, (3, 4, 5)))["input"] < TOLERANCE
+
+
+def test_relu_derivative_at_exactly_zero_is_zero():
+    layer = build(ReLU(), (3,))
+    layer.forward(np.array([[-1.0, 0.0, 2.0]]))
+    np.testing.assert_array_equal(layer.backward(np.ones((1, 3))), [[0.0, 0.0, 1.0]])
+
+
+def test_gradcheck_skips_entries_whose_perturbation_crosses_a_relu_kink():
+    layer = build(ReLU(), (2,))
+    errors, skipped = check_layer(layer, np.array([[1e-8, 1.0]]), return_skipped=True)
+    assert skipped["input"] == 1 and errors["input"] < TOLERANCE
+
+
+def test_flatten_gradients_and_nhwc_order(rng):
+    layer = build(Flatten(), (2, 3, 4))
+    x = rng.standard_normal((2, 2, 3, 4))
+    np.testing.assert_array_equal(layer.forward(x), x.reshape(2, 24))
+    assert check_layer(layer, x)["input"] < TOLERANCE
+
+
+def test_dropout_gradients_with_mask_held_fixed(rng):
+    layer = build(Dropout(0.5, seed=3), (10,))
+    assert check_layer(layer, rng.standard_normal((4, 10)))["input"] < TOLERANCE
+
+
+def test_dropout_is_identity_at_inference(rng):
+    layer = build(Dropout(0.5), (10,))
+    x = rng.standard_normal((4, 10))
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+
+
+def test_dropout_zeroes_about_rate_and_keeps_the_mean(rng):
+    layer = build(Dropout(0.3, seed=1), (1000,))
+    out = layer.forward(np.ones((20, 1000)), training=True)
+    assert abs((out == 0).mean() - 0.3) < 0.01
+    assert abs(out.mean() - 1.0) < 0.02
+
+
+def test_dropout_backward_does_not_modify_dout(rng):
+    layer = build(Dropout(0.5), (6,))
+    layer.forward(rng.standard_normal((2, 6)), training=True)
+    dout = rng.standard_normal((2, 6))
+    before = dout.copy()
+    layer.backward(dout)
+    np.testing.assert_array_equal(dout, before)
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: Conv2D(2, 3), (8, 8, 3)), (lambda: Dense(2), (5,)),
+                                         (lambda: MaxPool2D(2), (4, 4, 2))])
+def test_wrong_input_shape_names_the_layer_and_both_shapes(make, shape):
+    layer = make()
+    layer.name = "victim_1"
+    layer.build((None,) + shape, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"victim_1: expected float32 input of shape \(None, .*got float32"):
+        layer.forward(np.zeros((1,) + shape[:-1] + (shape[-1] + 1,), dtype=np.float32))
+
+
+def test_wrong_input_dtype_is_refused():
+    layer = Dense(2, name="dense_1")
+    layer.build((None, 3), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="dense_1: expected float32 .* got uint8"):
+        layer.forward(np.zeros((1, 3), dtype=np.uint8))

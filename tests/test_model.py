@@ -1,0 +1,121 @@
+"""The seed net: its exact architecture, the Keras-style summary, and Sequential's behaviour."""
+import numpy as np
+import pytest
+
+from npnet.gradcheck import check_model
+from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.losses import softmax_cross_entropy
+from npnet.model import Sequential
+from npnet.models import seed_net
+
+SEED_TABLE = [
+    ("conv2d_1 (Conv2D)", "(None, 30, 30, 32)", 896),
+    ("max_pooling2d_1 (MaxPooling2", "(None, 15, 15, 32)", 0),
+    ("conv2d_2 (Conv2D)", "(None, 14, 14, 128)", 16512),
+    ("max_pooling2d_2 (MaxPooling2", "(None, 7, 7, 128)", 0),
+    ("conv2d_3 (Conv2D)", "(None, 6, 6, 128)", 65664),
+    ("max_pooling2d_3 (MaxPooling2", "(None, 3, 3, 128)", 0),
+    ("flatten_1 (Flatten)", "(None, 1152)", 0),
+    ("dropout_1 (Dropout)", "(None, 1152)", 0),
+    ("dense_1 (Dense)", "(None, 256)", 295168),
+    ("dense_2 (Dense)", "(None, 128)", 32896),
+    ("dense_3 (Dense)", "(None, 64)", 8256),
+    ("dense_4 (Dense)", "(None, 43)", 2795),
+]
+
+
+def test_seed_net_summary_matches_the_seed_table():
+    text = seed_net().summary(print_fn=None)
+    rows = [line for line in text.splitlines() if line[:1].isalpha() and "(" in line and "params" not in line]
+    parsed = [(row[:29].strip(), row[29:55].strip(), int(row[55:])) for row in rows[1:]]
+    assert parsed == SEED_TABLE
+    assert text.splitlines()[-4:-1] == ["Total params: 422,187", "Trainable params: 422,187",
+                                        "Non-trainable params: 0"]
+
+
+def test_seed_net_weights_have_keras_shapes():
+    shapes = {key: value.shape for key, value in seed_net().params().items()}
+    assert shapes["conv2d_1/kernel"] == (3, 3, 3, 32)
+    assert shapes["conv2d_3/kernel"] == (2, 2, 128, 128)
+    assert shapes["dense_1/kernel"] == (1152, 256)
+    assert shapes["dense_4/bias"] == (43,)
+
+
+def test_weights_are_glorot_uniform_and_biases_zero():
+    params = seed_net().params()
+    limit = np.sqrt(6 / (1152 + 256))
+    assert 0.95 * limit < np.abs(params["dense_1/kernel"]).max() <= limit
+    assert not params["dense_1/bias"].any()
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    a, b, c = seed_net(seed=5).params(), seed_net(seed=5).params(), seed_net(seed=6).params()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["conv2d_1/kernel"], c["conv2d_1/kernel"])
+
+
+def test_seed_net_gradients_match_finite_differences_with_dropout_mask_fixed():
+    model = seed_net().astype(np.float64)
+    x = np.random.default_rng(1).random((2, 32, 32, 3)) - 0.5
+    errors, skipped = check_model(model, x, np.array([3, 40]), training=True, max_checks=8,
+                                  return_skipped=True)
+    assert max(errors.values()) < 1e-6, errors
+    assert sum(skipped.values()) <= 2, skipped
+
+
+def test_backward_works_after_an_inference_forward(rng):
+    model = seed_net()
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    _, dlogits = softmax_cross_entropy(model.forward(x, training=False), np.array([1, 2]))
+    dx = model.backward(dlogits)
+    assert dx.shape == x.shape and np.abs(dx).sum() > 0
+
+
+def test_backward_records_each_layers_output_gradient(rng):
+    model = seed_net()
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    model.forward(x)
+    dlogits = rng.standard_normal((2, 43)).astype(np.float32)
+    model.backward(dlogits)
+    conv2d_3 = model.layer("conv2d_3")
+    assert conv2d_3.doutput.shape == conv2d_3.output.shape == (2, 6, 6, 128)
+    np.testing.assert_array_equal(model.layer("dense_4").doutput, dlogits)
+
+
+def test_backward_can_stop_at_a_layer_and_return_its_output_gradient(rng):
+    model = seed_net()
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    dlogits = rng.standard_normal((2, 43)).astype(np.float32)
+    model.forward(x)
+    model.backward(dlogits)
+    full = model.layer("conv2d_3").doutput.copy()
+    model.forward(x)
+    stopped = model.backward(dlogits, stop_at="conv2d_3")
+    np.testing.assert_array_equal(stopped, full)
+
+
+def test_config_round_trip_rebuilds_the_same_architecture():
+    model = seed_net()
+    rebuilt = Sequential.from_config(model.get_config())
+    assert rebuilt.summary(print_fn=None) == model.summary(print_fn=None)
+
+
+def test_wrong_image_size_is_refused_naming_the_first_layer():
+    with pytest.raises(ValueError, match=r"conv2d_1: expected float32 input of shape \(None, 32, 32, 3\), "
+                                         r"got float32 \(1, 28, 28, 3\)"):
+        seed_net().forward(np.zeros((1, 28, 28, 3), dtype=np.float32))
+
+
+def test_uint8_images_are_refused_until_preprocessed():
+    with pytest.raises(ValueError, match="got uint8"):
+        seed_net().forward(np.zeros((1, 32, 32, 3), dtype=np.uint8))
+
+
+def test_duplicate_layer_names_are_refused():
+    with pytest.raises(ValueError, match="unique"):
+        Sequential([Dense(2, name="a"), Dense(2, name="a")], input_shape=(3,))
+
+
+def test_a_kernel_larger_than_its_input_is_refused_at_build():
+    with pytest.raises(ValueError, match="does not fit"):
+        Sequential([Conv2D(2, 3), MaxPool2D(2), Conv2D(2, 3), Flatten()], input_shape=(5, 5, 1))

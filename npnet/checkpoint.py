@@ -1,0 +1,177 @@
+"""Checkpoints: a model's weights, architecture and everything needed to use or resume it, in HDF5.
+
+Layout (any HDF5 tool can read it; documented in the README):
+
+    /                      attrs: format = "npnet-checkpoint", format_version = 1,
+                                  architecture (JSON: Sequential.get_config()),
+                                  class_names (JSON list), preprocessing (JSON), metadata (JSON)
+    /conv2d_1/kernel       float32 (3, 3, 3, 32)   one group per layer with weights, named as in
+    /conv2d_1/bias         float32 (32,)           the summary
+    ...
+    /dense_4/kernel        float32 (64, 43)
+    /optimizer             optional, to resume training: attrs state (JSON: config, iterations),
+        /m/conv2d_1/kernel ...                     one dataset per slot and parameter
+
+Saving writes a temporary file beside ``path`` and renames it over ``path`` (atomic on POSIX), so
+an interrupted save leaves the previous checkpoint whole. Loading checks every group, link, shape and
+dtype against the architecture before reading any weights, and refuses NaN or infinite weights, so a
+broken or hostile file gives a one-line ``CheckpointError`` and nothing else.
+"""
+import json
+import os
+import tempfile
+
+import h5py
+import numpy as np
+
+from .errors import CheckpointError
+from .model import Sequential
+from .optimizers import OPTIMIZERS
+
+FORMAT_NAME = "npnet-checkpoint"
+FORMAT_VERSION = 1
+
+
+# -- saving ---------------------------------------------------------------------------------------
+def save(model, path, class_names=None, preprocessing=None, optimizer=None, **metadata):
+    """Write ``model`` (and, to resume training, ``optimizer``) to ``path`` atomically."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        with h5py.File(temporary, "w") as f:
+            f.attrs["format"] = FORMAT_NAME
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["architecture"] = json.dumps(model.get_config())
+            f.attrs["class_names"] = json.dumps(list(class_names) if class_names is not None else None)
+            f.attrs["preprocessing"] = json.dumps(preprocessing)
+            f.attrs["metadata"] = json.dumps(metadata)
+            for layer in model.layers:
+                for key, value in layer.params.items():
+                    f.create_dataset(f"{layer.name}/{key}", data=value.astype(np.float32, copy=False))
+            if optimizer is not None:
+                _save_optimizer(f, optimizer)
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        if isinstance(error, OSError):
+            raise CheckpointError(f"{path}: could not save checkpoint ({error.strerror or error}); "
+                                  "the previous file is unchanged") from error
+        raise
+
+
+def _save_optimizer(f, optimizer):
+    state = optimizer.state()
+    group = f.create_group("optimizer")
+    group.attrs["state"] = json.dumps({"type": type(optimizer).__name__, "config": state["config"],
+                                       "iterations": state["iterations"]})
+    for slot, arrays in state["slots"].items():
+        for key, value in arrays.items():
+            group.create_dataset(f"{slot}/{key}", data=value)
+
+
+# -- loading --------------------------------------------------------------------------------------
+def load(path):
+    """Read a checkpoint: returns (model, metadata). metadata holds the saved keyword arguments plus
+    'class_names' and 'preprocessing'. Any problem raises CheckpointError naming the file."""
+    with _open(path) as f:
+        model = _build_model(path, f)
+        expected = {layer.name: layer for layer in model.layers if layer.params}
+        extra = sorted(set(f.keys()) - set(expected) - {"optimizer"})
+        if extra:
+            raise CheckpointError(f"{path}: unexpected group '{extra[0]}' (not a layer of the architecture)")
+        for name, layer in expected.items():
+            for key, value in layer.params.items():
+                layer.params[key] = _read_array(path, f, f"{name}/{key}", value.shape)
+        metadata = {key: _json_attr(path, f, key) for key in ("class_names", "preprocessing")}
+        metadata.update(_json_attr(path, f, "metadata") or {})
+    return model, metadata
+
+
+def load_optimizer(path, model):
+    """The optimizer saved with the checkpoint (moments and step count), or None if there is none."""
+    with _open(path) as f:
+        if "optimizer" not in f:
+            return None
+        group = _hard_link(path, f, "optimizer", h5py.Group)
+        state = _json_attr(path, group, "state")
+        if not isinstance(state, dict) or state.get("type") not in OPTIMIZERS:
+            raise CheckpointError(f"{path}: optimizer state is missing or of an unknown type")
+        optimizer = OPTIMIZERS[state["type"]](**state["config"])
+        slot_names = list(optimizer.state()["slots"])
+        slots = {slot: {key: _read_array(path, f, f"optimizer/{slot}/{key}", value.shape)
+                        for key, value in model.params().items()} for slot in slot_names}
+        optimizer.load_state({"config": state["config"], "iterations": state["iterations"], "slots": slots})
+        return optimizer
+
+
+def _open(path):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise CheckpointError(f"{path}: not a readable HDF5 checkpoint (truncated or not HDF5: "
+                              f"{str(error).splitlines()[0]})") from None
+
+
+def _json_attr(path, node, key):
+    try:
+        raw = node.attrs[key]
+        return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    except (KeyError, TypeError, ValueError, OSError):
+        raise CheckpointError(f"{path}: attribute '{key}' is missing or not valid JSON") from None
+
+
+def _build_model(path, f):
+    if f.attrs.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: not an npnet checkpoint (no format attribute '{FORMAT_NAME}')")
+    version = f.attrs.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version} is not supported "
+                              f"(this npnet reads version {FORMAT_VERSION})")
+    try:
+        return Sequential.from_config(_json_attr(path, f, "architecture"))
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: architecture cannot be built ({error})") from None
+
+
+def _hard_link(path, f, name, kind):
+    """The object at ``name``, provided it is a plain object of this file (no external or soft
+    link, which could point at another file) of the right kind."""
+    parts = name.split("/")
+    node = f
+    for depth, part in enumerate(parts):
+        if part not in node:
+            raise CheckpointError(f"{path}: '{name}' is missing")
+        if not isinstance(node.get(part, getlink=True), h5py.HardLink):
+            raise CheckpointError(f"{path}: '{'/'.join(parts[:depth + 1])}' is a link; links are not followed")
+        node = node[part]
+    if not isinstance(node, kind):
+        raise CheckpointError(f"{path}: '{name}' is not a {'dataset' if kind is h5py.Dataset else 'group'}")
+    return node
+
+
+def _read_array(path, f, name, shape):
+    """Read one float32 array after checking, before any allocation, that it is what we expect."""
+    dataset = _hard_link(path, f, name, h5py.Dataset)
+    if dataset.is_virtual or dataset.external:
+        raise CheckpointError(f"{path}: '{name}' stores its data in another file; refused")
+    if dataset.shape != tuple(shape):
+        raise CheckpointError(f"{path}: '{name}' has shape {dataset.shape}, the architecture needs {tuple(shape)}")
+    if dataset.dtype != np.float32:
+        raise CheckpointError(f"{path}: '{name}' has dtype {dataset.dtype}, expected float32")
+    try:
+        value = dataset[()]
+    except OSError as error:
+        raise CheckpointError(f"{path}: '{name}' cannot be read ({str(error).splitlines()[0]})") from None
+    if not np.all(np.isfinite(value)):
+        raise CheckpointError(f"{path}: '{name}' holds NaN or infinite values; refused")
+    return value

@@ -1,0 +1,67 @@
+"""The annotation CSVs of the official release and the Kaggle mirror, and their sign boxes.
+
+Both list, per image: its file, its original Width and Height, the sign's box Roi.X1, Roi.Y1, Roi.X2,
+Roi.Y2 in original pixels, and its ClassId. Only the delimiter and the file column differ
+(official: ``Filename`` and ``;``; Kaggle: ``Path`` and ``,``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from npnet.data.dataset import IMAGE_SIZE
+from npnet.errors import DataError
+
+NUMBER_COLUMNS = ["Width", "Height", "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId"]
+
+
+def read_annotations(tree, name: str, file_column: str, delimiter: str) -> dict:
+    """The CSV ``name`` in ``tree`` as columns: ``files`` (list of str) and int64 arrays per number column.
+
+    Raises DataError naming the CSV for a missing column or a value that is not a whole number.
+    """
+    where = tree.label(name)
+    try:
+        text = tree.read(name).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{where}: is not a text CSV file") from None
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    wanted = [file_column] + NUMBER_COLUMNS
+    missing = [column for column in wanted if column not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{where}: missing column(s) {', '.join(missing)} (has: {', '.join(reader.fieldnames or [])})")
+    columns = {column: [] for column in wanted}
+    for line, row in enumerate(reader, start=2):
+        if not any((value or "").strip() for value in row.values()):
+            continue  # a blank line
+        for column in wanted:
+            columns[column].append((row[column] or "").strip())
+        for column in NUMBER_COLUMNS:
+            if not columns[column][-1].lstrip("-").isdigit():
+                raise DataError(f"{where}: line {line}: {column} is {columns[column][-1]!r}, expected a whole number")
+    table = {"files": columns[file_column]}
+    for column in NUMBER_COLUMNS:
+        table[column] = np.array(columns[column], dtype=np.int64)
+    return table
+
+
+def scaled_boxes(x1, y1, x2, y2, width, height, where: str) -> np.ndarray:
+    """Boxes in original pixels as float32 (N, 4) in the 32x32 image's pixels: x * 32 / width, y * 32 / height."""
+    width = np.asarray(width, dtype=np.float64)
+    height = np.asarray(height, dtype=np.float64)
+    if np.any(width <= 0) or np.any(height <= 0):
+        raise DataError(f"{where}: an image has a width or height of 0 or less")
+    sx, sy = IMAGE_SIZE / width, IMAGE_SIZE / height
+    boxes = np.stack([x1 * sx, y1 * sy, x2 * sx, y2 * sy], axis=1)
+    return boxes.astype(np.float32)
+
+
+def check_files_exist(tree, names: list[str], csv_label: str) -> None:
+    """Raise DataError naming the CSV and the first file it lists that is not in ``tree``."""
+    present = set(tree.names)
+    for name in names:
+        if name not in present:
+            raise DataError(f"{csv_label}: lists {tree.label(name)}, which is missing")

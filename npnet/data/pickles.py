@@ -1,0 +1,117 @@
+"""The seed's pickle layout: ``train.p``, ``valid.p``, ``test.p``.
+
+Each file is a dict of NumPy arrays:
+
+    features : uint8 (N, 32, 32, 3)  RGB images
+    labels   : integers (N,)         class ids 0..42
+    sizes    : integers (N, 2)       original width, height
+    coords   : integers (N, 4)       sign box x1, y1, x2, y2 in original pixels
+
+A pickle can run any code while it loads, so these files are read with ``SafeUnpickler``, which admits only
+the few NumPy functions an array needs to rebuild itself and refuses everything else before it runs.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from npnet.data.annotations import scaled_boxes
+from npnet.data.dataset import IMAGE_SHAPE, UNKNOWN_TRACK, Dataset
+from npnet.errors import DataError
+
+# (module, name) pairs that rebuild arrays, dtypes and scalars; "numpy.core" before NumPy 2, "numpy._core" after.
+ALLOWED_GLOBALS = {
+    (package + module, name)
+    for package in ("numpy.core", "numpy._core")
+    for module, name in [
+        (".multiarray", "_reconstruct"),
+        (".multiarray", "scalar"),
+        (".numeric", "_frombuffer"),  # protocol 5 arrays
+    ]
+} | {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),  # protocol 2 pickles store bytes as _codecs.encode(text, "latin1")
+}
+KEYS = ("features", "labels", "sizes", "coords")
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds only NumPy arrays, dicts, lists and scalars."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise _Refused(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+class _Refused(Exception):
+    """A global the pickle asked for and ``SafeUnpickler`` would not give."""
+
+
+def read_pickle(path) -> Dataset:
+    """The pickle file at ``path`` as a Dataset (tracks unknown: -1). Raises DataError naming the file."""
+    path = Path(path)
+    raw = _load_dict(path)
+    images, labels, sizes, coords = (_array(raw, key, path) for key in KEYS)
+    _check_kind(images, "features", "u", path, expected="uint8")
+    if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(f"{path}: 'features' is {images.dtype} {images.shape}, expected uint8 (N, 32, 32, 3)")
+    for key, array, columns in (("labels", labels, None), ("sizes", sizes, 2), ("coords", coords, 4)):
+        _check_kind(array, key, "iu", path)
+        expected = (len(images),) if columns is None else (len(images), columns)
+        if array.shape != expected:
+            raise DataError(f"{path}: '{key}' has shape {array.shape}, expected {expected} to match 'features'")
+    x1, y1, x2, y2 = coords.T.astype(np.float64)
+    boxes = scaled_boxes(x1, y1, x2, y2, sizes[:, 0], sizes[:, 1], where=str(path))
+    return Dataset(
+        images=np.ascontiguousarray(images),
+        labels=labels.astype(np.int64),
+        boxes=boxes,
+        tracks=np.full(len(images), UNKNOWN_TRACK, dtype=np.int64),
+        source=str(path),
+    )
+
+
+def _load_dict(path: Path) -> dict:
+    """Unpickle ``path`` safely; it must hold a dict with every key in ``KEYS``."""
+    try:
+        with open(path, "rb") as file:
+            if path.stat().st_size == 0:
+                raise DataError(f"{path}: is empty (0 bytes), not a pickle")
+            raw = SafeUnpickler(file).load()
+    except _Refused as refused:
+        raise DataError(
+            f"{path}: refuses to load pickle global '{refused}' "
+            "(only NumPy arrays, dicts, lists and scalars are allowed)"
+        ) from None
+    except DataError:
+        raise
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    except Exception as error:  # truncated or garbled: EOFError, UnpicklingError, ValueError, ...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{path}: is truncated or not a pickle ({reason})") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: holds a {type(raw).__name__}, expected a dict with keys {', '.join(KEYS)}")
+    missing = [key for key in KEYS if key not in raw]
+    if missing:
+        raise DataError(f"{path}: missing key(s) {', '.join(missing)} (has: {', '.join(map(str, raw))})")
+    return raw
+
+
+def _array(raw: dict, key: str, path: Path) -> np.ndarray:
+    value = raw[key]
+    if not isinstance(value, np.ndarray):
+        raise DataError(f"{path}: '{key}' is a {type(value).__name__}, expected a NumPy array")
+    return value
+
+
+def _check_kind(array: np.ndarray, key: str, kinds: str, path: Path, expected: str = "integers") -> None:
+    """Refuse object arrays and any dtype whose kind (u: unsigned, i: signed integer) is not in ``kinds``."""
+    if array.dtype.kind not in kinds:
+        what = "an object array" if array.dtype.kind == "O" else f"of dtype {array.dtype}"
+        raise DataError(f"{path}: '{key}' is {what}, expected {expected}")

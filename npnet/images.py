@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
@@ -60,7 +58,7 @@ def load_image(path, data: bytes | None = None, max_pixels: int = MAX_PIXELS) ->
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             if isinstance(error, Image.UnidentifiedImageError):
                 reason = "not a recognised image format"
-            raise ImageError(f"{Path(path)}: cannot read image ({reason})") from None
+            raise ImageError(f"{path}: cannot read image ({reason})") from None
 
 
 def to_model_image(image: Image.Image) -> np.ndarray:

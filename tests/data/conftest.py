@@ -191,7 +191,10 @@ def cache_dir(tmp_path) -> Path:
     return tmp_path / "cache"
 
 
+THIS_MODULE = sys.modules[__name__]
+
+
 @pytest.fixture
 def fixtures():
     """This module, so a test can call its builders and read its expectations: ``fixtures.build_kaggle(...)``."""
-    return sys.modules[__name__]
+    return THIS_MODULE

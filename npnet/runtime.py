@@ -1,0 +1,44 @@
+"""Process-wide settings that make the engine fast on a small CPU, applied in one place.
+
+Threads. Two thread pools share the cores: OpenBLAS's (every matrix product) and numba's OpenMP pool
+(every ``prange`` kernel). By default both spin after finishing work, waiting for more, so each
+starves the other: measured here, a 5-MFLOP matmul took 7.6 ms instead of 0.03 ms, and a training
+step 4.2 s instead of 0.38 s. ``quiet_thread_pools()`` makes idle threads sleep. It must run before
+numpy and numba start their pools, so ``npnet/__init__.py`` calls it; a value the user set wins.
+
+Memory. A batch's activations are 30-120 MB arrays, allocated and freed every step. glibc returns
+each array above 32 MB to the kernel and faults in fresh pages the next time (a fault per 4 KB).
+``keep_freed_memory()`` keeps freed memory for reuse: 885 ms -> 643 ms per step before the thread
+fix. The command-line tools call it; importing npnet does not, since a library should not retune
+its host's allocator unasked. Neither setting changes any number the engine computes.
+"""
+import ctypes
+import ctypes.util
+import os
+
+THREAD_SETTINGS = {
+    "OMP_WAIT_POLICY": "PASSIVE",        # numba's OpenMP threads sleep when idle
+    "OPENBLAS_THREAD_TIMEOUT": "4",      # OpenBLAS threads spin 2^4 cycles, not 2^28, before sleeping
+}
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def quiet_thread_pools():
+    """Set the thread-pool environment (only where the user has not set it)."""
+    for key, value in THREAD_SETTINGS.items():
+        os.environ.setdefault(key, value)
+
+
+def keep_freed_memory():
+    """Ask glibc to serve large arrays from its heap and keep freed memory (no-op elsewhere).
+    Returns True when the setting took effect."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30)) and bool(mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1))

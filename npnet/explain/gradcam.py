@@ -1,0 +1,129 @@
+"""Grad-CAM: which places in the image made the network say class c (Selvaraju et al., 2017).
+
+Let A (N, h, w, K) be the output of a convolutional layer (after its ReLU) and y^c the score of
+class c before the softmax (the logit). For each image:
+
+    alpha_k  = 1/(h*w) * sum_ij  dy^c / dA^k_ij          (K,)      how much channel k helps class c
+    cam      = ReLU( sum_k alpha_k * A^k )                 (h, w)    where those channels fire
+
+The gradient dy^c/dA is what one backward pass stores at the layer when it starts from
+dlogits = onehot(c): ``Sequential.backward(dlogits, stop_at=layer)`` records it as ``layer.doutput``
+beside the forward's ``layer.output``, and stops there. Images in a batch never mix at inference,
+so ONE forward and ONE backward give every image its own gradient, for its own class.
+
+The map has the layer's resolution (6x6 at conv2d_3 of the seed net); ``bilinear_upsample``
+stretches it to the input's size so it can be laid over the image.
+"""
+import numpy as np
+
+from ..errors import NpnetError
+from ..layers import Conv2D
+from ..preprocessing import preprocess
+
+
+def last_conv_layer(model):
+    """The name of the model's last Conv2D layer: Grad-CAM's default target."""
+    names = [layer.name for layer in model.layers if isinstance(layer, Conv2D)]
+    if not names:
+        raise NpnetError("the model has no Conv2D layer to explain")
+    return names[-1]
+
+
+def spatial_layer_names(model):
+    """Every layer whose output is a stack of maps (N, H, W, C): the layers Grad-CAM can read."""
+    return [layer.name for layer in model.layers if len(layer.output_shape) == 4]
+
+
+def target_layer(model, layer=None):
+    """The layer object named ``layer`` (default: the last Conv2D), checked to output maps."""
+    name = last_conv_layer(model) if layer is None else layer
+    valid = spatial_layer_names(model)
+    if name not in valid:
+        raise NpnetError(f"no layer {name!r} with spatial output to explain; choose one of: {', '.join(valid)}")
+    return model.layer(name)
+
+
+def resolve_classes(classes, logits):
+    """Per-image class ids (N,) int64: the predicted class when ``classes`` is None, else an int
+    for every image, or one id per image. Ids outside 0..K-1 raise NpnetError."""
+    N, K = logits.shape
+    if classes is None:
+        return logits.argmax(axis=1).astype(np.int64)
+    chosen = np.broadcast_to(np.asarray(classes, dtype=np.int64), (N,)).copy()
+    bad = chosen[(chosen < 0) | (chosen >= K)]
+    if bad.size:
+        raise NpnetError(f"class id {bad[0]} is out of range: the model has classes 0..{K - 1}")
+    return chosen
+
+
+def grad_cam_weights(model, images, classes=None, layer=None):
+    """One forward and one backward; returns (alpha, activations, classes, logits).
+
+        images       (N, H, W, C) model input (float32, or float64 for a float64 model)
+        alpha        (N, K)       alpha_k = mean over (i, j) of dy^c / dA^k_ij
+        activations  (N, h, w, K) A, the target layer's output
+        classes      (N,)         the class c explained for each image
+        logits       (N, classes) the forward's logits
+    """
+    target = target_layer(model, layer)
+    logits = model.forward(images, training=False)
+    chosen = resolve_classes(classes, logits)
+    dlogits = np.zeros_like(logits)
+    dlogits[np.arange(len(chosen)), chosen] = 1.0          # d y^c / d logits
+    model.backward(dlogits, stop_at=target.name)             # records target.doutput = dy^c/dA
+    activations, gradients = target.output, target.doutput
+    alpha = gradients.mean(axis=(1, 2))
+    return alpha, activations, chosen, logits
+
+
+def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessing=None):
+    """Grad-CAM maps, float32 (N, H, W) at the input size, or (N, h, w) when upsample=False.
+
+    images        : model input (N, H, W, C) already preprocessed; or uint8 images when
+                    ``preprocessing`` (a checkpoint's spec) is given, which are then preprocessed
+    classes       : None = each image's predicted class; an int for all; or one id per image
+    layer         : the layer to read (default: the last Conv2D)
+    upsample      : stretch the map bilinearly to the input's H x W
+
+    Values are raw (not normalized), so maps for different classes can be compared on one scale.
+    """
+    if preprocessing is not None:
+        images = preprocess(images, preprocessing)
+    alpha, activations, _, _ = grad_cam_weights(model, images, classes, layer)
+    cam = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0).astype(np.float32)
+    if upsample:
+        cam = bilinear_upsample(cam, images.shape[1:3])
+    return cam
+
+
+# -- upsampling -----------------------------------------------------------------------------------
+def interpolation_matrix(size_in, size_out):
+    """The (size_out, size_in) matrix of 1-D linear interpolation, align-corners=False.
+
+    Output pixel i covers [i, i+1) of the output grid; its centre maps back to the input at
+        x = (i + 0.5) * size_in / size_out - 0.5
+    clamped to [0, size_in - 1], and takes (1 - t) of input floor(x) and t of floor(x) + 1,
+    t = x - floor(x). This is how image resizers (Pillow, OpenCV, TensorFlow v2) place pixels.
+    """
+    x = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5
+    x = np.clip(x, 0, size_in - 1)
+    left = np.floor(x).astype(np.int64)
+    right = np.minimum(left + 1, size_in - 1)
+    t = x - left
+    matrix = np.zeros((size_out, size_in))
+    rows = np.arange(size_out)
+    matrix[rows, left] += 1 - t
+    matrix[rows, right] += t
+    return matrix
+
+
+def bilinear_upsample(maps, size):
+    """Resize maps (N, h, w) to (N, H, W) = (N, *size): linear along rows, then along columns.
+
+        out[n] = Rows @ maps[n] @ Cols.T,   Rows (H, h), Cols (W, w) from ``interpolation_matrix``
+    """
+    H, W = size
+    _, h, w = maps.shape
+    rows = interpolation_matrix(h, H)
+    cols = interpolation_matrix(w, W)
+    return np.einsum("Hh,nhw,Ww->nHW", rows, maps, cols).astype(maps.dtype)

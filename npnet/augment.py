@@ -1,0 +1,77 @@
+"""On-the-fly data augmentation: small random affine warps and lighting changes, a batch at a time.
+
+Everything is vectorized over the batch (no Python loop over images) and drawn from the generator
+passed in, so a training run is repeatable. There are no flips: a mirrored "Keep left" is "Keep
+right", and a mirrored "Dangerous curve to the left" is a sign that says the opposite.
+
+    warped = augment(images, rng)    # uint8 or float (N, H, W, C) in 0..255 -> float32, same shape
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    max_rotation: float = 12.0       # degrees, either way
+    min_scale: float = 0.9
+    max_scale: float = 1.1
+    max_shift: float = 2.5           # pixels, along each axis
+    max_contrast: float = 0.3        # contrast factor in [1 - max_contrast, 1 + max_contrast]
+    max_brightness: float = 0.3      # brightness factor in [1 - max_brightness, 1 + max_brightness]
+
+
+def augment(images, rng, config=AugmentConfig()):
+    """Random affine warp (rotation, scale, shift) then random contrast and brightness."""
+    return adjust_lighting(random_affine(images, rng, config), rng, config)
+
+
+def random_affine(images, rng, config=AugmentConfig()):
+    """Warp each image by its own rotation theta, scale s and shift t about the image centre c.
+
+    Each output pixel p takes the input at the inverse map q = R(-theta) (p - c - t) / s + c,
+    read with bilinear interpolation; q outside the image is clamped to the border (GTSRB crops have
+    a margin of background there, so repeating it looks natural).
+    images: (N, H, W, C) -> float32 (N, H, W, C).
+    """
+    N, H, W, C = images.shape
+    theta = np.deg2rad(rng.uniform(-config.max_rotation, config.max_rotation, N))
+    scale = rng.uniform(config.min_scale, config.max_scale, N)
+    shift_x, shift_y = rng.uniform(-config.max_shift, config.max_shift, (2, N))
+    cos, sin = (np.cos(theta) / scale)[:, None, None], (np.sin(theta) / scale)[:, None, None]
+
+    centre_y, centre_x = (H - 1) / 2, (W - 1) / 2
+    rows, columns = np.mgrid[0:H, 0:W]
+    dx = columns[None] - centre_x - shift_x[:, None, None]          # (N, H, W)
+    dy = rows[None] - centre_y - shift_y[:, None, None]
+    source_x = np.clip(cos * dx + sin * dy + centre_x, 0, W - 1)
+    source_y = np.clip(-sin * dx + cos * dy + centre_y, 0, H - 1)
+    return bilinear_sample(images, source_y, source_x)
+
+
+def bilinear_sample(images, y, x):
+    """images (N, H, W, C) read at real coordinates y, x (N, Ho, Wo), each inside the image.
+
+    out = (1-wy)(1-wx) I[y0, x0] + (1-wy) wx I[y0, x1] + wy (1-wx) I[y1, x0] + wy wx I[y1, x1]
+    with y0 = floor(y), y1 = min(y0 + 1, H - 1), wy = y - y0 (and likewise for x).
+    """
+    N, H, W, _ = images.shape
+    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
+    y1, x1 = np.minimum(y0 + 1, H - 1), np.minimum(x0 + 1, W - 1)
+    wy, wx = (y - y0)[..., None].astype(np.float32), (x - x0)[..., None].astype(np.float32)
+    n = np.arange(N)[:, None, None]
+    source = images.astype(np.float32, copy=False)
+    top = source[n, y0, x0] * (1 - wx) + source[n, y0, x1] * wx
+    bottom = source[n, y1, x0] * (1 - wx) + source[n, y1, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def adjust_lighting(images, rng, config=AugmentConfig()):
+    """x' = clip(((x - m) * contrast + m) * brightness, 0, 255), m the image's mean, one contrast
+    and brightness factor per image. images: (N, H, W, C) float32 -> same."""
+    N = images.shape[0]
+    contrast = rng.uniform(1 - config.max_contrast, 1 + config.max_contrast, N).astype(np.float32)
+    brightness = rng.uniform(1 - config.max_brightness, 1 + config.max_brightness, N).astype(np.float32)
+    mean = images.mean(axis=(1, 2, 3), keepdims=True)
+    out = ((images - mean) * contrast[:, None, None, None] + mean) * brightness[:, None, None, None]
+    return np.clip(out, 0, 255, out=out)

@@ -1,0 +1,57 @@
+"""Preprocessing: each method's formula, and specs that survive JSON."""
+import json
+
+import numpy as np
+import pytest
+
+from npnet.preprocessing import equalize_luminance, fit_preprocessing, preprocess
+
+
+@pytest.fixture
+def images(rng):
+    return rng.integers(0, 256, (6, 32, 32, 3)).astype(np.uint8)
+
+
+def test_seed_scaling_maps_0_255_to_minus_half_half():
+    x = preprocess(np.array([[[[0, 255, 51]]]], dtype=np.uint8), {"name": "seed"})
+    np.testing.assert_allclose(x.ravel(), [-0.5, 0.5, -0.3], atol=1e-7)
+    assert x.dtype == np.float32
+
+
+def test_standardize_gives_zero_mean_unit_std_per_channel_on_training_data(images):
+    spec = fit_preprocessing("standardize", images)
+    x = preprocess(images, json.loads(json.dumps(spec)))
+    np.testing.assert_allclose(x.reshape(-1, 3).mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(x.reshape(-1, 3).std(axis=0), 1, atol=1e-4)
+
+
+def test_image_standardize_normalizes_each_image(images):
+    x = preprocess(images, {"name": "image_standardize"})
+    np.testing.assert_allclose(x.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(x.std(axis=(1, 2, 3)), 1, atol=1e-4)
+
+
+def test_image_standardize_of_a_flat_image_is_finite():
+    x = preprocess(np.full((1, 32, 32, 3), 7, dtype=np.uint8), {"name": "image_standardize"})
+    assert np.all(x == 0)
+
+
+def test_equalize_makes_a_dark_and_a_bright_copy_of_an_image_alike(rng):
+    scene = rng.integers(0, 256, (1, 32, 32, 3)).astype(np.float32)
+    dark, bright = scene * 0.2, np.clip(scene * 0.9 + 20, 0, 255)
+    a, b = preprocess(dark, {"name": "equalize"}), preprocess(bright, {"name": "equalize"})
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+
+
+def test_equalized_luminance_is_spread_evenly(rng):
+    dark = rng.integers(0, 40, (2, 32, 32, 3)).astype(np.float32)
+    out = equalize_luminance(dark)
+    luminance = out @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    assert luminance.max() > 200 and out.min() >= 0 and out.max() <= 255
+
+
+def test_an_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="unknown preprocessing"):
+        fit_preprocessing("sharpen")
+    with pytest.raises(ValueError, match="unknown preprocessing spec"):
+        preprocess(np.zeros((1, 2, 2, 3)), {"name": "sharpen"})

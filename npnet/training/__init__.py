@@ -1,0 +1,5 @@
+"""Training: recipes, the loop with its checkpoints, and the learning curves."""
+from .recipes import BEST, RECIPES, SEED, Recipe, learning_rate
+from .trainer import Trainer, evaluate
+
+__all__ = ["Recipe", "RECIPES", "SEED", "BEST", "learning_rate", "Trainer", "evaluate"]

@@ -1,0 +1,25 @@
+"""curves.png: loss and accuracy per epoch, training against validation."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_curves(history, path):
+    """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_...)."""
+    epochs = [row["epoch"] for row in history]
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    loss_axes.plot(epochs, [row["loss"] for row in history], label="train")
+    loss_axes.plot(epochs, [row["val_loss"] for row in history], label="valid")
+    loss_axes.set(title="loss (cross-entropy)", xlabel="epoch", yscale="log")
+    accuracy_axes.plot(epochs, [100 * row["accuracy"] for row in history], label="train")
+    accuracy_axes.plot(epochs, [100 * row["val_accuracy"] for row in history], label="valid")
+    best = max(history, key=lambda row: row["val_accuracy"])
+    accuracy_axes.set(title=f"accuracy (best valid {100 * best['val_accuracy']:.2f}% at epoch {best['epoch']})",
+                      xlabel="epoch", ylabel="%")
+    for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,197 @@
+"""The training loop: shuffle, augment, forward, loss, backward, Adam; then validate and checkpoint.
+
+One step on a batch of images (uint8) and labels:
+
+    x            = preprocess(augment(images))          (B, 32, 32, 3) float32
+    logits       = model.forward(x, training=True)      (B, 43)
+    loss, dlogits = softmax_cross_entropy(logits, labels)
+    model.backward(dlogits, input_grad=False)           fills every layer's grads
+    optimizer.step(model.params(), model.grads())
+
+Repeatable and resumable. Every random draw comes from a generator seeded by (seed, stream, epoch,
+batch): the epoch's shuffle, each batch's augmentation and each batch's dropout masks. So the same
+seed and data give the same weights bit for bit, and a run stopped after any batch and resumed from
+``last.h5`` (weights, Adam's moments, and the position) ends exactly where an uninterrupted run ends.
+
+Files in the output folder: ``last.h5`` (every epoch, and when stopped), ``best.h5`` (best validation
+accuracy), ``history.json`` (per-epoch metrics) and ``curves.png``.
+"""
+import json
+import math
+import os
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from .. import checkpoint
+from ..augment import augment
+from ..errors import NonFiniteError, NpnetError
+from ..layers import Dropout
+from ..losses import softmax_cross_entropy
+from ..models import seed_net
+from ..optimizers import Adam
+from ..preprocessing import fit_preprocessing, preprocess
+from .curves import plot_curves
+from .recipes import Recipe, learning_rate
+
+SHUFFLE, AUGMENT, DROPOUT = 0, 1, 2     # the random streams, kept apart
+
+
+def generator(seed, stream, epoch, batch=0):
+    """The generator for one stream at one (epoch, batch): a pure function of its arguments."""
+    return np.random.default_rng([seed, stream, epoch, batch])
+
+
+def evaluate(model, dataset, spec, batch_size=1024):
+    """Mean loss and accuracy of ``model`` (inference mode) on a Dataset. Returns (loss, accuracy)."""
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(dataset), batch_size):
+        labels = dataset.labels[start:start + batch_size]
+        logits = model.forward(preprocess(dataset.images[start:start + batch_size], spec))
+        total_loss += softmax_cross_entropy(logits, labels)[0] * len(labels)
+        correct += int((logits.argmax(axis=1) == labels).sum())
+    return total_loss / max(len(dataset), 1), correct / max(len(dataset), 1)
+
+
+class Trainer:
+    def __init__(self, recipe, train, valid, out_dir, class_names, progress=True, log=tqdm.write):
+        if len(train) == 0:
+            raise NpnetError("the training split is empty")
+        self.recipe = recipe
+        self.train, self.valid = train, valid
+        self.out_dir = os.fspath(out_dir)
+        self.class_names = list(class_names)
+        self.progress = progress
+        self.log = log or (lambda line: None)
+        self.model = seed_net(num_classes=len(self.class_names), seed=recipe.seed, dropout=recipe.dropout)
+        self.optimizer = Adam(lr=recipe.lr)
+        self.spec = fit_preprocessing(recipe.preprocessing, train.images)
+        self.history = []
+        self.best_val_accuracy = -1.0
+        self.position = [0, 0]                  # the (epoch, batch) to run next
+        self.partial = self._fresh_sums()
+        self.stop_requested = False
+        os.makedirs(self.out_dir, exist_ok=True)
+
+    @classmethod
+    def resume(cls, out_dir, train, valid, class_names, epochs=None, progress=True, log=tqdm.write):
+        """Continue the run saved in ``out_dir/last.h5`` (optionally for more ``epochs``)."""
+        path = os.path.join(out_dir, "last.h5")
+        model, metadata = checkpoint.load(path)
+        if "position" not in metadata:
+            raise NpnetError(f"{path}: holds no training state to resume from")
+        if metadata["train_size"] != len(train):
+            raise NpnetError(f"{path}: was trained on {metadata['train_size']} images, "
+                             f"but the data given has {len(train)}")
+        recipe = Recipe.from_dict(metadata["recipe"]).with_options(epochs=epochs)
+        trainer = cls(recipe, train, valid, out_dir, class_names, progress, log)
+        trainer.model = model
+        trainer.optimizer = checkpoint.load_optimizer(path, model)
+        trainer.spec = metadata["preprocessing"]
+        trainer.history = metadata["history"]
+        trainer.best_val_accuracy = metadata["best_val_accuracy"]
+        trainer.position = metadata["position"]
+        trainer.partial = metadata["partial"]
+        return trainer
+
+    def request_stop(self):
+        """Stop after the current batch, saving last.h5 (the signal handlers call this)."""
+        self.stop_requested = True
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self):
+        """Train to the recipe's last epoch. Returns 'finished', or 'interrupted' after a stop request."""
+        n, batch_size = len(self.train), self.recipe.batch_size
+        batches = math.ceil(n / batch_size)
+        start_epoch, start_batch = self.position
+        for epoch in range(start_epoch, self.recipe.epochs):
+            self.optimizer.lr = learning_rate(self.recipe, epoch)
+            order = generator(self.recipe.seed, SHUFFLE, epoch).permutation(n)
+            first = start_batch if epoch == start_epoch else 0
+            if first == 0:
+                self.partial = self._fresh_sums()
+            bar = tqdm(total=batches, initial=first, desc=f"epoch {epoch + 1}/{self.recipe.epochs}",
+                       unit="batch", leave=False, disable=not self.progress, dynamic_ncols=True)
+            started = time.perf_counter()
+            for batch in range(first, batches):
+                index = order[batch * batch_size:(batch + 1) * batch_size]
+                self._step(epoch, batch, index)
+                elapsed = self.partial["seconds"] + time.perf_counter() - started
+                bar.update(1)
+                bar.set_postfix(loss=f"{self.partial['loss_sum'] / self.partial['seen']:.4f}",
+                                acc=f"{self.partial['correct'] / self.partial['seen']:.4f}",
+                                img_s=f"{self.partial['seen'] / max(elapsed, 1e-9):.0f}")
+                if self.stop_requested:
+                    self.partial["seconds"] = elapsed
+                    self.position = [epoch, batch + 1]
+                    bar.close()
+                    self._save_last()
+                    return "interrupted"
+            bar.close()
+            self.partial["seconds"] += time.perf_counter() - started
+            self._end_epoch(epoch)
+        self.position = [self.recipe.epochs, 0]
+        return "finished"
+
+    def _step(self, epoch, batch, index):
+        images, labels = self.train.images[index], self.train.labels[index]
+        if self.recipe.augment:
+            images = augment(images, generator(self.recipe.seed, AUGMENT, epoch, batch))
+        for layer in self.model.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)
+        logits = self.model.forward(preprocess(images, self.spec), training=True)
+        try:
+            loss, dlogits = softmax_cross_entropy(logits, labels)
+        except NonFiniteError as error:
+            raise NonFiniteError(
+                f"epoch {epoch + 1}, batch {batch + 1}: {error}; training stopped. The last good "
+                f"checkpoint is {os.path.join(self.out_dir, 'last.h5')} (try a lower --lr)") from None
+        self.model.backward(dlogits, input_grad=False)
+        self.optimizer.step(self.model.params(), self.model.grads())
+        self.partial["loss_sum"] += loss * len(labels)
+        self.partial["correct"] += int((logits.argmax(axis=1) == labels).sum())
+        self.partial["seen"] += len(labels)
+
+    def _end_epoch(self, epoch):
+        val_loss, val_accuracy = evaluate(self.model, self.valid, self.spec) if len(self.valid) else (
+            float("nan"), float("nan"))
+        seconds = self.partial["seconds"]
+        row = {"epoch": epoch + 1, "lr": self.optimizer.lr,
+               "loss": self.partial["loss_sum"] / self.partial["seen"],
+               "accuracy": self.partial["correct"] / self.partial["seen"],
+               "val_loss": val_loss, "val_accuracy": val_accuracy,
+               "seconds": seconds, "images_per_s": self.partial["seen"] / max(seconds, 1e-9)}
+        self.history.append(row)
+        self.position = [epoch + 1, 0]
+        self.partial = self._fresh_sums()
+        improved = val_accuracy > self.best_val_accuracy
+        if improved:
+            self.best_val_accuracy = val_accuracy
+            checkpoint.save(self.model, os.path.join(self.out_dir, "best.h5"), self.class_names, self.spec,
+                            recipe=self.recipe.to_dict(), epoch=epoch + 1, val_accuracy=val_accuracy)
+        self._save_last()
+        self._write_history()
+        self.log(f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.4f}  "
+                   f"acc {100 * row['accuracy']:6.2f}%  val_loss {val_loss:.4f}  "
+                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}  lr {row['lr']:.2e}  "
+                   f"{seconds:5.1f}s ({row['images_per_s']:.0f} img/s)")
+
+    # -- files ------------------------------------------------------------------------------------
+    def _save_last(self):
+        checkpoint.save(self.model, os.path.join(self.out_dir, "last.h5"), self.class_names, self.spec,
+                        optimizer=self.optimizer, recipe=self.recipe.to_dict(), position=self.position,
+                        partial=self.partial, history=self.history,
+                        best_val_accuracy=self.best_val_accuracy, train_size=len(self.train))
+
+    def _write_history(self):
+        path = os.path.join(self.out_dir, "history.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(self.history, f, indent=1)
+        os.replace(path + ".tmp", path)
+        plot_curves(self.history, os.path.join(self.out_dir, "curves.png"))
+
+    @staticmethod
+    def _fresh_sums():
+        return {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}

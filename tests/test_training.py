@@ -1,0 +1,127 @@
+"""The training loop: repeatable, resumable bit for bit, and it refuses to train on NaN."""
+import json
+
+import numpy as np
+import pytest
+
+from npnet import checkpoint
+from npnet.data import Dataset
+from npnet.errors import NonFiniteError, NpnetError
+from npnet.training import Recipe, Trainer, learning_rate
+
+CLASSES = [f"class {i}" for i in range(43)]
+
+
+def tiny_dataset(n, seed):
+    """Images whose class (0..3) is written into their brightness, so a net can learn it fast."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, n)
+    images = rng.integers(0, 60, (n, 32, 32, 3)) + (labels * 60)[:, None, None, None]
+    return Dataset(images=images.astype(np.uint8), labels=labels.astype(np.int64),
+                   boxes=np.zeros((n, 4), np.float32), tracks=np.full(n, -1, np.int64), source="tiny")
+
+
+@pytest.fixture
+def data():
+    return tiny_dataset(80, seed=0), tiny_dataset(40, seed=1)
+
+
+RECIPE = Recipe(epochs=3, batch_size=32, lr=0.003, augment=True, schedule="cosine", warmup_epochs=1)
+
+
+def train(tmp_path, name, data, recipe=RECIPE, stop_after=None):
+    train_split, valid_split = data
+    trainer = Trainer(recipe, train_split, valid_split, tmp_path / name, CLASSES, progress=False, log=None)
+    if stop_after is not None:
+        step = trainer._step
+
+        def step_then_stop(epoch, batch, index):
+            step(epoch, batch, index)
+            if (epoch, batch) == stop_after:
+                trainer.request_stop()
+        trainer._step = step_then_stop
+    return trainer, trainer.run()
+
+
+def test_training_learns_the_tiny_task(tmp_path):
+    data = tiny_dataset(160, seed=0), tiny_dataset(40, seed=1)
+    trainer, outcome = train(tmp_path, "run", data, Recipe(epochs=7, batch_size=16, lr=0.003))
+    assert outcome == "finished"
+    assert trainer.best_val_accuracy > 0.9
+
+
+def test_training_writes_best_last_history_and_curves(tmp_path, data):
+    train(tmp_path, "run", data)
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {"best.h5", "last.h5", "history.json", "curves.png"}
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert set(history[0]) >= {"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"}
+
+
+def test_best_checkpoint_holds_the_best_validation_epoch(tmp_path, data):
+    trainer, _ = train(tmp_path, "run", data)
+    _, metadata = checkpoint.load(tmp_path / "run" / "best.h5")
+    assert metadata["val_accuracy"] == max(row["val_accuracy"] for row in trainer.history)
+    assert metadata["preprocessing"] == trainer.spec and metadata["class_names"] == CLASSES
+
+
+def test_same_seed_same_weights_bit_for_bit(tmp_path, data):
+    first, _ = train(tmp_path, "a", data)
+    second, _ = train(tmp_path, "b", data)
+    for key, value in first.model.params().items():
+        np.testing.assert_array_equal(value, second.model.params()[key])
+
+
+def test_another_seed_gives_other_weights(tmp_path, data):
+    first, _ = train(tmp_path, "a", data)
+    other, _ = train(tmp_path, "b", data, RECIPE.with_options(seed=1))
+    assert not np.array_equal(first.model.params()["dense_1/kernel"], other.model.params()["dense_1/kernel"])
+
+
+@pytest.mark.parametrize("stop_after", [(0, 1), (1, 2)])   # mid-epoch, and on an epoch's last batch
+def test_a_stopped_run_resumes_to_the_same_final_weights(tmp_path, data, stop_after):
+    uninterrupted, _ = train(tmp_path, "whole", data)
+    stopped, outcome = train(tmp_path, "stopped", data, stop_after=stop_after)
+    assert outcome == "interrupted"
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished"
+    for key, value in uninterrupted.model.params().items():
+        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    assert [row["val_accuracy"] for row in resumed.history] == [row["val_accuracy"] for row in uninterrupted.history]
+
+
+def test_resume_can_extend_the_number_of_epochs(tmp_path, data):
+    train(tmp_path, "run", data)
+    resumed = Trainer.resume(tmp_path / "run", *data, CLASSES, epochs=4, progress=False, log=None)
+    assert resumed.run() == "finished" and len(resumed.history) == 4
+
+
+def test_resume_refuses_different_training_data(tmp_path, data):
+    train(tmp_path, "run", data)
+    with pytest.raises(NpnetError, match="was trained on 80 images, but the data given has 40"):
+        Trainer.resume(tmp_path / "run", data[1], data[1], CLASSES, progress=False, log=None)
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, data):
+    trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(epochs=1))
+    good = (tmp_path / "run" / "last.h5").read_bytes()
+    trainer.recipe = RECIPE.with_options(epochs=2)
+    trainer.model.layer("dense_4").params["bias"][0] = np.nan
+    with pytest.raises(NonFiniteError, match=r"epoch 2, batch 1: the loss is nan.*last good checkpoint"):
+        trainer.run()
+    assert (tmp_path / "run" / "last.h5").read_bytes() == good
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    recipe = Recipe(epochs=5, lr=1.0, schedule="cosine", warmup_epochs=1)
+    rates = [learning_rate(recipe, epoch) for epoch in range(5)]
+    assert rates[0] == 0.5 and rates[1] == 1.0
+    assert rates[1] > rates[2] > rates[3] > rates[4] > 0
+
+
+@pytest.mark.parametrize("options, message", [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "learning rate"),
+                                              ({"preprocessing": "magic"}, "preprocessing"),
+                                              ({"dropout": 1.0}, "dropout")])
+def test_a_bad_recipe_is_refused_with_the_reason(options, message):
+    with pytest.raises(ValueError, match=message):
+        Recipe().with_options(**options)

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Train the seed's traffic-sign CNN on GTSRB.
+
+    python train.py --data ../shared/gtsrb                  # the seed's recipe
+    python train.py --data ../shared/gtsrb --recipe best    # the best recipe found for the same net
+    python train.py --data ../shared/gtsrb --resume runs/20261124-231500
+
+Ctrl-C (or SIGTERM) stops after the current batch and saves last.h5; --resume continues from it.
+"""
+import argparse
+import os
+import signal
+import sys
+import time
+
+from npnet.runtime import keep_freed_memory
+
+from npnet import checkpoint  # noqa: E402  (npnet first: it sets up the thread pools)
+from npnet.data import class_names, load_gtsrb
+from npnet.errors import NpnetError
+from npnet.preprocessing import METHODS
+from npnet.training import RECIPES, Recipe, Trainer, evaluate
+from npnet.training.recipes import SCHEDULES
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="data", help="GTSRB folder, zip or pickles (downloaded here if absent)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="seed",
+                        help="defaults for every option below (default: seed)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="learning rate (Adam)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--preprocessing", choices=METHODS)
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                        help="random rotation, scale, shift, contrast and brightness (no flips)")
+    parser.add_argument("--schedule", choices=SCHEDULES)
+    parser.add_argument("--warmup-epochs", type=int)
+    parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR/last.h5")
+    parser.add_argument("--cache-dir", help="where decoded full-size images are cached (default data/cache)")
+    parser.add_argument("--no-download", action="store_true", help="never download the dataset")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser.parse_args(argv)
+
+
+def recipe_from(args):
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+               "dropout": args.dropout, "preprocessing": args.preprocessing, "augment": args.augment,
+               "schedule": args.schedule, "warmup_epochs": args.warmup_epochs}
+    try:
+        return RECIPES[args.recipe].with_options(**options)
+    except ValueError as error:
+        raise NpnetError(str(error)) from None
+
+
+def install_stop_handlers(trainer):
+    def stop(signum, frame):
+        if trainer.stop_requested:          # a second Ctrl-C: stop now (checkpoints are atomic)
+            raise KeyboardInterrupt
+        print(f"\n{signal.Signals(signum).name}: stopping after this batch and saving last.h5 "
+              "(press Ctrl-C again to stop at once)", file=sys.stderr)
+        trainer.request_stop()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keep_freed_memory()
+    splits = load_gtsrb(args.data, cache_dir=args.cache_dir, download=not args.no_download,
+                        progress=not args.quiet)
+    names = class_names(args.data)
+    train, valid = splits["train"], splits["valid"]
+    print(f"data: {args.data}: {len(train)} training, {len(valid)} validation"
+          + (f", {len(splits['test'])} test" if "test" in splits else "") + " images")
+    if args.resume:
+        trainer = Trainer.resume(args.resume, train, valid, names, epochs=args.epochs, progress=not args.quiet)
+        print(f"resuming {args.resume} at epoch {trainer.position[0] + 1}, batch {trainer.position[1] + 1}")
+    else:
+        out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+        trainer = Trainer(recipe_from(args), train, valid, out, names, progress=not args.quiet)
+        trainer.model.summary()
+    print(f"recipe: {trainer.recipe.to_dict()}")
+    print(f"preprocessing: {trainer.spec}")
+    install_stop_handlers(trainer)
+    started = time.perf_counter()
+    outcome = trainer.run()
+    out = trainer.out_dir
+    if outcome == "interrupted":
+        print(f"stopped at epoch {trainer.position[0] + 1}, batch {trainer.position[1]}; saved {out}/last.h5\n"
+              f"resume with: python train.py --data {args.data} --resume {out}", file=sys.stderr)
+        return 130
+    print(f"done in {time.perf_counter() - started:.0f} s: best validation accuracy "
+          f"{100 * trainer.best_val_accuracy:.2f}%; wrote {out}/best.h5, last.h5, history.json, curves.png")
+    if "test" in splits:
+        best_model, metadata = checkpoint.load(os.path.join(out, "best.h5"))
+        test_loss, test_accuracy = evaluate(best_model, splits["test"], metadata["preprocessing"])
+        print(f"test accuracy (best.h5): {100 * test_accuracy:.2f}% on {len(splits['test'])} images "
+              f"(loss {test_loss:.4f})")
+    return 0
+
+
+if __name__ == "__main__":
+    debug = "--debug" in sys.argv
+    try:
+        sys.exit(main())
+    except NpnetError as error:
+        if debug:
+            raise
+        print(f"train.py: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("train.py: stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,51 @@
+"""The benchmark runs end to end on tiny settings. Speed is never asserted here, only that every
+figure is there and positive."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from npnet import bench
+
+FIGURES = ("train_img_per_s", "infer_img_per_s", "gradcam_img_per_s", "first_call_s", "peak_rss_mb")
+
+
+def test_bench_json_has_every_figure(tmp_path):
+    """`python -m npnet.bench` as a user runs it, first-call subprocess included."""
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "npnet.bench", "--batch-size", "8", "--repeats", "1",
+                           "--json", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert json.loads(out.read_text()) == printed
+    for key in FIGURES:
+        assert printed[key] > 0, key
+    assert printed["batch_size"] == 8 and printed["repeats"] == 1
+    assert printed["threads"]["numba"] >= 1
+    assert set(printed["threads"]["env"]) == set(bench.THREAD_ENV)
+
+
+def test_compare_without_torch_prints_a_note_and_succeeds(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)              # `import torch` now fails
+    monkeypatch.setattr(bench.runtime, "keep_freed_memory", lambda: True)   # leave pytest's malloc alone
+    code = bench.main(["--batch-size", "4", "--repeats", "1", "--skip-first-call", "--compare", "torch"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "torch is not installed, comparison skipped" in printed
+    assert "train step (img/s)" in printed
+
+
+def test_compare_with_torch_reports_ratios_and_agreement(monkeypatch, capsys):
+    pytest.importorskip("torch")
+    monkeypatch.setattr(bench.runtime, "keep_freed_memory", lambda: True)
+    code = bench.main(["--batch-size", "8", "--repeats", "1", "--skip-first-call", "--compare", "torch",
+                       "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for key in ("train", "infer", "gradcam"):
+        assert result["torch"][f"{key}_img_per_s"] > 0 and result["ratios"][key] > 0
+    check = result["correctness"]
+    assert len(check["grads_max_rel_diff"]) == 14
+    assert check["logits_max_abs_diff"] < 1e-4      # a sanity bound; tests/test_against_torch.py is exact
+    assert "first_call_s" not in result

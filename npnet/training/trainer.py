@@ -29,6 +29,7 @@ from ..augment import augment
 from ..errors import NonFiniteError, NpnetError
 from ..layers import Dropout
 from ..losses import softmax_cross_entropy
+from ..memory import check_batch_fits
 from ..models import seed_net
 from ..optimizers import Adam
 from ..preprocessing import fit_preprocessing, preprocess
@@ -65,6 +66,7 @@ class Trainer:
         self.progress = progress
         self.log = log or (lambda line: None)
         self.model = seed_net(num_classes=len(self.class_names), seed=recipe.seed, dropout=recipe.dropout)
+        check_batch_fits(self.model, min(recipe.batch_size, len(train)))
         self.optimizer = Adam(lr=recipe.lr)
         self.spec = fit_preprocessing(recipe.preprocessing, train.images)
         self.history = []

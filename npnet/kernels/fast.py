@@ -18,14 +18,16 @@ def _compile(function):
 def _im2col(x, kh, kw):
     N, H, W, C = x.shape
     Ho, Wo = H - kh + 1, W - kw + 1
+    run = kw * C                      # x[n, i + di, j : j + kw, :] is one contiguous run
     cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
     for n in prange(N):
         for i in range(Ho):
-            for j in range(Wo):
-                for di in range(kh):
-                    for dj in range(kw):
-                        for c in range(C):
-                            cols[n, i, j, di, dj, c] = x[n, i + di, j + dj, c]
+            for di in range(kh):
+                source = x[n, i + di].reshape(W * C)
+                for j in range(Wo):
+                    target = cols[n, i, j, di].reshape(run)
+                    for t in range(run):
+                        target[t] = source[j * C + t]
     return cols
 
 
@@ -67,14 +69,19 @@ def _maxpool_forward(x, pool):
 
 def _maxpool_backward(dout, argmax, x_shape, pool):
     N, Ho, Wo, C = dout.shape
-    dx = np.zeros(x_shape, dtype=dout.dtype)
+    H, W = x_shape[1], x_shape[2]
+    dx = np.empty(x_shape, dtype=dout.dtype)     # every entry is written once below
     for n in prange(N):
         for i in range(Ho):
-            for j in range(Wo):
-                for c in range(C):
-                    winner = argmax[n, i, j, c]
-                    di, dj = winner // pool, winner % pool
-                    dx[n, i * pool + di, j * pool + dj, c] = dout[n, i, j, c]
+            for di in range(pool):
+                for j in range(Wo):
+                    for dj in range(pool):
+                        position = di * pool + dj
+                        for c in range(C):
+                            winner = argmax[n, i, j, c] == position
+                            dx[n, i * pool + di, j * pool + dj, c] = dout[n, i, j, c] if winner else 0
+        dx[n, Ho * pool:, :, :] = 0             # rows and columns no window covers
+        dx[n, :, Wo * pool:, :] = 0
     return dx
 
 

@@ -86,6 +86,8 @@ def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessi
     upsample      : stretch the map bilinearly to the input's H x W
 
     Values are raw (not normalized), so maps for different classes can be compared on one scale.
+    The whole batch goes through one forward and one backward, so its activations are all in memory
+    at once (about 1 MB per image at its peak for the seed net): split a large set into batches.
     """
     if preprocessing is not None:
         images = preprocess(images, preprocessing)

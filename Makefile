@@ -7,13 +7,13 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= $(if $(wildcard ../shared/gtsrb/train.p),../shared/gtsrb,data)
 ARGS   ?=
 
-.PHONY: help install train train-best test test-all bench explain clean
+.PHONY: help install train train-best test test-all bench bench-torch explain clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
 	@echo "make train-best train the same net with the best recipe (see README)"
 	@echo "make test       the test suite (fast; slow checks: make test-all)"
-	@echo "make bench      engine speed (ARGS='--compare torch' to compare with PyTorch)"
+	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch"
 	@echo "make explain    Grad-CAM and error gallery for the latest trained model"
 
 $(STAMP): pyproject.toml
@@ -33,11 +33,17 @@ train-best: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
+# test-all adds the slow tests and the PyTorch comparison tests (installs the optional torch extra)
 test-all: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m pytest -m "" $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m npnet.bench $(ARGS)
+
+bench-torch: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m npnet.bench --compare torch $(ARGS)
 
 explain: $(STAMP)
 	$(PY) explain.py demo --data $(DATA) $(ARGS)

@@ -1,0 +1,65 @@
+"""train.py end to end on tiny pickles in the seed's layout, test.p included."""
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_split(path, n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 43, n).astype(np.uint8)
+    features = rng.integers(0, 256, (n, 32, 32, 3)).astype(np.uint8)
+    split = {"features": features, "labels": labels,
+             "sizes": np.full((n, 2), 40, np.int32), "coords": np.tile(np.int32([4, 4, 36, 36]), (n, 1))}
+    path.write_bytes(pickle.dumps(split))
+
+
+@pytest.fixture
+def pickles(tmp_path):
+    folder = tmp_path / "gtsrb"
+    folder.mkdir()
+    write_split(folder / "train.p", 48, 0)
+    write_split(folder / "valid.p", 16, 1)
+    write_split(folder / "test.p", 20, 2)
+    return folder
+
+
+def run_train(*args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_train_writes_its_files_and_reports_test_accuracy(pickles, tmp_path):
+    result = run_train("--data", pickles, "--epochs", 2, "--batch-size", 16, "--quiet", "--no-download",
+                       "--out", tmp_path / "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy (best.h5):" in result.stdout and "on 20 images" in result.stdout
+    assert "Total params: 422,187" in result.stdout
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history) == 2
+    assert all((tmp_path / "run" / name).is_file() for name in ("best.h5", "last.h5", "curves.png"))
+
+
+def test_recipe_options_override_the_recipe(pickles, tmp_path):
+    result = run_train("--data", pickles, "--recipe", "best", "--epochs", 1, "--batch-size", 16,
+                       "--quiet", "--no-download", "--out", tmp_path / "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "'epochs': 1" in result.stdout and "'preprocessing': 'equalize'" in result.stdout
+
+
+def test_a_folder_without_data_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_train("--data", tmp_path / "empty", "--no-download", "--quiet", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_option_value_is_one_line_and_exit_2(pickles, tmp_path):
+    result = run_train("--data", pickles, "--lr", "-1", "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and "learning rate must be a positive number" in result.stderr

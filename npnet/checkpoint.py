@@ -25,11 +25,13 @@ import h5py
 import numpy as np
 
 from .errors import CheckpointError
+from .layers import LAYER_TYPES
 from .model import Sequential
 from .optimizers import OPTIMIZERS
 
 FORMAT_NAME = "npnet-checkpoint"
 FORMAT_VERSION = 1
+MAX_PARAMETERS = 100_000_000  # refuse an architecture above this before building it (the seed net: 422,187)
 
 
 # -- saving ---------------------------------------------------------------------------------------
@@ -88,7 +90,10 @@ def load(path):
             for key, value in layer.params.items():
                 layer.params[key] = _read_array(path, f, f"{name}/{key}", value.shape)
         metadata = {key: _json_attr(path, f, key) for key in ("class_names", "preprocessing")}
-        metadata.update(_json_attr(path, f, "metadata") or {})
+        saved = _json_attr(path, f, "metadata")
+        if not isinstance(saved, (dict, type(None))):
+            raise CheckpointError(f"{path}: attribute 'metadata' is a {type(saved).__name__}, expected a JSON object")
+        metadata.update(saved or {})
     return model, metadata
 
 
@@ -101,11 +106,15 @@ def load_optimizer(path, model):
         state = _json_attr(path, group, "state")
         if not isinstance(state, dict) or state.get("type") not in OPTIMIZERS:
             raise CheckpointError(f"{path}: optimizer state is missing or of an unknown type")
-        optimizer = OPTIMIZERS[state["type"]](**state["config"])
+        try:
+            optimizer = OPTIMIZERS[state["type"]](**state["config"])
+            iterations = int(state["iterations"])
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
+            raise CheckpointError(f"{path}: optimizer state is not valid ({_one_line(error)})") from None
         slot_names = list(optimizer.state()["slots"])
         slots = {slot: {key: _read_array(path, f, f"optimizer/{slot}/{key}", value.shape)
                         for key, value in model.params().items()} for slot in slot_names}
-        optimizer.load_state({"config": state["config"], "iterations": state["iterations"], "slots": slots})
+        optimizer.load_state({"config": state["config"], "iterations": iterations, "slots": slots})
         return optimizer
 
 
@@ -124,23 +133,52 @@ def _json_attr(path, node, key):
     try:
         raw = node.attrs[key]
         return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-    except (KeyError, TypeError, ValueError, OSError):
+    except (KeyError, TypeError, ValueError, OSError, RecursionError):
         raise CheckpointError(f"{path}: attribute '{key}' is missing or not valid JSON") from None
 
 
 def _build_model(path, f):
-    if f.attrs.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: not an npnet checkpoint (no format attribute '{FORMAT_NAME}')")
-    version = f.attrs.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version} is not supported "
-                              f"(this npnet reads version {FORMAT_VERSION})")
     try:
-        return Sequential.from_config(_json_attr(path, f, "architecture"))
+        name, version = f.attrs.get("format"), f.attrs.get("format_version")
+    except (OSError, TypeError, ValueError):
+        name = version = None
+    if not (isinstance(name, str) and name == FORMAT_NAME):
+        raise CheckpointError(f"{path}: not an npnet checkpoint (no format attribute '{FORMAT_NAME}')")
+    if not (isinstance(version, (int, np.integer)) and version == FORMAT_VERSION):
+        raise CheckpointError(f"{path}: checkpoint format version {_one_line(version)} is not supported "
+                              f"(this npnet reads version {FORMAT_VERSION})")
+    config = _json_attr(path, f, "architecture")
+    try:
+        count = _count_parameters(config)
+        if count > MAX_PARAMETERS:
+            raise CheckpointError(f"{path}: the architecture has {count:,} parameters, more than "
+                                  f"{MAX_PARAMETERS:,}; refused before allocating them")
+        return Sequential.from_config(config)
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: architecture cannot be built ({error})") from None
+    except Exception as error:  # the architecture is data from the file: any failure to build it is its fault
+        raise CheckpointError(f"{path}: architecture cannot be built "
+                              f"({type(error).__name__}: {_one_line(error)})") from None
+
+
+def _count_parameters(config):
+    """The parameters ``config`` would allocate, from its shapes alone: each layer is constructed
+    (which allocates nothing) and its output shape computed, but no layer is built."""
+    shape, count = (None,) + tuple(int(d) for d in config["input_shape"]), 0
+    for spec in config["layers"]:
+        layer = LAYER_TYPES[spec["type"]](name=spec["name"], **spec["config"])
+        if hasattr(layer, "kernel_size"):         # Conv2D: kh * kw * C * filters + filters
+            count += (int(np.prod(layer.kernel_size, dtype=object)) * int(shape[-1]) + 1) * int(layer.filters)
+        elif hasattr(layer, "units"):             # Dense: D * units + units
+            count += (int(shape[-1]) + 1) * int(layer.units)
+        shape = layer.compute_output_shape(shape)
+    return count
+
+
+def _one_line(value, limit=200):
+    """``value`` as text on one line, at most ``limit`` characters (it may come from a hostile file)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _hard_link(path, f, name, kind):

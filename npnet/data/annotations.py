@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from npnet.data.dataset import IMAGE_SIZE
 from npnet.errors import DataError
 
 NUMBER_COLUMNS = ["Width", "Height", "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId"]
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only, and small enough for int64
 
 
 def read_annotations(tree, name: str, file_column: str, delimiter: str) -> dict:
@@ -29,19 +31,25 @@ def read_annotations(tree, name: str, file_column: str, delimiter: str) -> dict:
     except UnicodeDecodeError:
         raise DataError(f"{where}: is not a text CSV file") from None
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    wanted = [file_column] + NUMBER_COLUMNS
-    missing = [column for column in wanted if column not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(f"{where}: missing column(s) {', '.join(missing)} (has: {', '.join(reader.fieldnames or [])})")
-    columns = {column: [] for column in wanted}
-    for line, row in enumerate(reader, start=2):
-        if not any((value or "").strip() for value in row.values()):
-            continue  # a blank line
-        for column in wanted:
-            columns[column].append((row[column] or "").strip())
-        for column in NUMBER_COLUMNS:
-            if not columns[column][-1].lstrip("-").isdigit():
-                raise DataError(f"{where}: line {line}: {column} is {columns[column][-1]!r}, expected a whole number")
+    try:
+        fieldnames = reader.fieldnames or []
+        wanted = [file_column] + NUMBER_COLUMNS
+        missing = [column for column in wanted if column not in fieldnames]
+        if missing:
+            raise DataError(f"{where}: missing column(s) {', '.join(missing)} (has: {', '.join(fieldnames)})")
+        columns = {column: [] for column in wanted}
+        for line, row in enumerate(reader, start=2):
+            cells = [v for k, v in row.items() if k is not None and v] + (row.get(None) or [])
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line
+            for column in wanted:
+                columns[column].append((row[column] or "").strip())
+            for column in NUMBER_COLUMNS:
+                if not WHOLE_NUMBER.fullmatch(columns[column][-1]):
+                    raise DataError(f"{where}: line {line}: {column} is {columns[column][-1][:40]!r}, "
+                                    "expected a whole number")
+    except csv.Error as error:  # e.g. a field larger than the csv module's limit
+        raise DataError(f"{where}: line {reader.line_num}: not a valid CSV ({error})") from None
     table = {"files": columns[file_column]}
     for column in NUMBER_COLUMNS:
         table[column] = np.array(columns[column], dtype=np.int64)

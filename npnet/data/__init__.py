@@ -112,8 +112,12 @@ def _find_splits(path: Path, cache_dir, progress: bool) -> dict | None:
 
 def _read_names(file: Path) -> list[str]:
     """``ClassId,SignName`` rows as a list indexed by ClassId; DataError unless it names all 43 classes."""
-    with open(file, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(file, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error).splitlines()[0]
+        raise DataError(f"{file}: cannot read the sign names ({reason})") from None
     try:
         names = {int(row["ClassId"]): row["SignName"].strip() for row in rows}
     except (KeyError, ValueError, TypeError, AttributeError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,7 @@ from npnet.data.dataset import Dataset
 from npnet.errors import DataError
 
 MAX_DEPTH = 6  # data/GTSRB/Final_Training/Images/00000/x.ppm is 5 deep; never walk a whole disk
+MAX_MEMBER_BYTES = 256 * 2**20  # a zip member larger than this is refused before decompressing (GTSRB's are < 1 MB)
 
 
 class FolderTree:
@@ -57,15 +59,25 @@ class ZipTree:
         self.path = Path(path)
         try:
             self.zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError) as error:
-            raise DataError(f"{self.path}: cannot open zip ({error})") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+            raise DataError(f"{self.path}: cannot open zip ({_reason(error)})") from None
         self.names = sorted(info.filename for info in self.zip.infolist() if not info.is_dir())
 
     def read(self, name: str) -> bytes:
+        """The member's bytes. zipfile stops at the size the archive declares, so checking that size
+        first bounds the memory a zip bomb can take."""
         try:
+            size = self.zip.getinfo(name).file_size
+            if size > MAX_MEMBER_BYTES:
+                raise DataError(f"{self.label(name)}: cannot read from zip ({size:,} bytes uncompressed, "
+                                f"more than {MAX_MEMBER_BYTES:,})")
             return self.zip.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise DataError(f"{self.label(name)}: cannot read from zip ({error})") from None
+        except DataError:
+            raise
+        # corrupt (BadZipFile, zlib.error, EOFError), encrypted (RuntimeError), unknown method (NotImplementedError)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError,
+                KeyError, ValueError) as error:
+            raise DataError(f"{self.label(name)}: cannot read from zip ({_reason(error)})") from None
 
     def label(self, name: str) -> str:
         """How to name a member in a message: ``ZIP:NAME`` (the zip itself for "")."""
@@ -78,6 +90,11 @@ class ZipTree:
 
     def __repr__(self) -> str:
         return f"ZipTree({str(self.path)!r})"
+
+
+def _reason(error: Exception) -> str:
+    """An exception as one line of text."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def open_trees(path: Path) -> list:

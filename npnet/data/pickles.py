@@ -99,7 +99,8 @@ def _load_dict(path: Path) -> dict:
         raise DataError(f"{path}: holds a {type(raw).__name__}, expected a dict with keys {', '.join(KEYS)}")
     missing = [key for key in KEYS if key not in raw]
     if missing:
-        raise DataError(f"{path}: missing key(s) {', '.join(missing)} (has: {', '.join(map(str, raw))})")
+        present = ", ".join(" ".join(str(key).split())[:40] for key in list(raw)[:10])  # one short line
+        raise DataError(f"{path}: missing key(s) {', '.join(missing)} (has: {present}{', ...' if len(raw) > 10 else ''})")
     return raw
 
 

@@ -17,6 +17,7 @@ an interrupted save leaves the previous checkpoint whole. Loading checks every g
 dtype against the architecture before reading any weights, and refuses NaN or infinite weights, so a
 broken or hostile file gives a one-line ``CheckpointError`` and nothing else.
 """
+import contextlib
 import json
 import os
 import tempfile
@@ -80,7 +81,7 @@ def _save_optimizer(f, optimizer):
 def load(path):
     """Read a checkpoint: returns (model, metadata). metadata holds the saved keyword arguments plus
     'class_names' and 'preprocessing'. Any problem raises CheckpointError naming the file."""
-    with _open(path) as f:
+    with _reading(path) as f:
         model = _build_model(path, f)
         expected = {layer.name: layer for layer in model.layers if layer.params}
         extra = sorted(set(f.keys()) - set(expected) - {"optimizer"})
@@ -99,7 +100,7 @@ def load(path):
 
 def load_optimizer(path, model):
     """The optimizer saved with the checkpoint (moments and step count), or None if there is none."""
-    with _open(path) as f:
+    with _reading(path) as f:
         if "optimizer" not in f:
             return None
         group = _hard_link(path, f, "optimizer", h5py.Group)
@@ -118,13 +119,27 @@ def load_optimizer(path, model):
         return optimizer
 
 
+@contextlib.contextmanager
+def _reading(path):
+    """The open file; an error HDF5 raises on a corrupt structure inside it (RuntimeError, KeyError,
+    ValueError... depending on where the damage is) becomes one CheckpointError naming the file."""
+    f = _open(path)
+    try:
+        with f:
+            yield f
+    except CheckpointError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as error:
+        raise CheckpointError(f"{os.fspath(path)}: the file is corrupt ({_one_line(error)})") from None
+
+
 def _open(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         return h5py.File(path, "r")
-    except OSError as error:
+    except (OSError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"{path}: not a readable HDF5 checkpoint (truncated or not HDF5: "
                               f"{str(error).splitlines()[0]})") from None
 

@@ -102,6 +102,14 @@ def test_resume_refuses_different_training_data(tmp_path, data):
         Trainer.resume(tmp_path / "run", data[1], data[1], CLASSES, progress=False, log=None)
 
 
+def test_resume_from_a_checkpoint_without_training_state_is_one_clear_error(tmp_path, data):
+    train(tmp_path, "run", data)
+    model, _ = checkpoint.load(tmp_path / "run" / "best.h5")
+    checkpoint.save(model, tmp_path / "run" / "last.h5")            # weights only
+    with pytest.raises(NpnetError, match=r"last.h5: holds no valid training state"):
+        Trainer.resume(tmp_path / "run", *data, CLASSES, progress=False, log=None)
+
+
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, data):
     trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(epochs=1))
     good = (tmp_path / "run" / "last.h5").read_bytes()

@@ -81,20 +81,25 @@ class Trainer:
         """Continue the run saved in ``out_dir/last.h5`` (optionally for more ``epochs``)."""
         path = os.path.join(out_dir, "last.h5")
         model, metadata = checkpoint.load(path)
-        if "position" not in metadata:
-            raise NpnetError(f"{path}: holds no training state to resume from")
-        if metadata["train_size"] != len(train):
-            raise NpnetError(f"{path}: was trained on {metadata['train_size']} images, "
+        try:
+            state = {key: metadata[key] for key in ("recipe", "position", "partial", "history",
+                                                    "best_val_accuracy", "train_size", "preprocessing")}
+            recipe = Recipe.from_dict(state["recipe"]).with_options(epochs=epochs)
+            epoch, batch = (int(value) for value in state["position"])
+            partial = {key: float(state["partial"][key]) for key in cls._fresh_sums()}
+        except (KeyError, TypeError, ValueError) as error:
+            raise NpnetError(f"{path}: holds no valid training state to resume from ({error!r})") from None
+        if state["train_size"] != len(train):
+            raise NpnetError(f"{path}: was trained on {state['train_size']} images, "
                              f"but the data given has {len(train)}")
-        recipe = Recipe.from_dict(metadata["recipe"]).with_options(epochs=epochs)
         trainer = cls(recipe, train, valid, out_dir, class_names, progress, log)
         trainer.model = model
         trainer.optimizer = checkpoint.load_optimizer(path, model)
-        trainer.spec = metadata["preprocessing"]
-        trainer.history = metadata["history"]
-        trainer.best_val_accuracy = metadata["best_val_accuracy"]
-        trainer.position = metadata["position"]
-        trainer.partial = metadata["partial"]
+        trainer.spec = state["preprocessing"]
+        trainer.history = list(state["history"])
+        trainer.best_val_accuracy = float(state["best_val_accuracy"])
+        trainer.position = [epoch, batch]
+        trainer.partial = {**partial, "correct": int(partial["correct"]), "seen": int(partial["seen"])}
         return trainer
 
     def request_stop(self):

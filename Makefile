@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 # The data: the shared GTSRB pickles beside the checkout when they are there, else data/ (downloaded).
 DATA   ?= $(if $(wildcard ../shared/gtsrb/train.p),../shared/gtsrb,data)
 ARGS   ?=
+# The tests that need the real data run where it is (they are skipped without NPNET_DATA).
+export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
 .PHONY: help install train train-best test test-all bench bench-torch explain clean
 

@@ -82,6 +82,19 @@ def test_backward_records_each_layers_output_gradient(rng):
     np.testing.assert_array_equal(model.layer("dense_4").doutput, dlogits)
 
 
+def test_backward_can_drop_output_gradients_and_still_fill_the_weight_gradients(rng):
+    model = seed_net()
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    dlogits = rng.standard_normal((2, 43)).astype(np.float32)
+    model.forward(x)
+    model.backward(dlogits)
+    kept = {key: value.copy() for key, value in model.grads().items()}
+    model.forward(x)
+    model.backward(dlogits, keep_output_grads=False)
+    assert all(layer.doutput is None for layer in model.layers)
+    assert all(np.array_equal(model.grads()[key], kept[key]) for key in kept)
+
+
 def test_backward_can_stop_at_a_layer_and_return_its_output_gradient(rng):
     model = seed_net()
     x = rng.random((2, 32, 32, 3), dtype=np.float32)

@@ -24,6 +24,7 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self.dtype = np.dtype(np.float32)
+        self.doutput = None     # dL/d(output) from the last backward, recorded by Sequential.backward
 
     # -- building ---------------------------------------------------------------------------------
     def build(self, input_shape, rng):

@@ -27,7 +27,7 @@ class Conv2D(Layer):
         dx      = col2im(dz @ kernel.reshape(K, F).T)
 
     Cached for backward: ``cols`` and ``output``. Grad-CAM reads ``output`` (the activations A, after
-    the ReLU) and ``doutput`` (dL/dA, stored by backward).
+    the ReLU) and ``doutput`` (dL/dA, which ``Sequential.backward`` records on every layer).
     """
 
     name_prefix = "conv2d"
@@ -40,7 +40,7 @@ class Conv2D(Layer):
         if padding not in ("valid", "same"):
             raise ValueError(f"unknown padding {padding!r}: use 'valid' or 'same'")
         self.padding = padding
-        self.cols = self.output = self.doutput = None
+        self.cols = self.output = None
         self.padded_shape = None
 
     def get_config(self):
@@ -93,7 +93,6 @@ class Conv2D(Layer):
         kernel = self.params["kernel"]
         kh, kw, C, F = kernel.shape
         N, Ho, Wo, _ = dout.shape
-        self.doutput = dout
         dz = kernels.active().relu_backward(dout, self.output) if self.activation else dout
         dz = dz.reshape(N * Ho * Wo, F)
 

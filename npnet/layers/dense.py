@@ -25,7 +25,7 @@ class Dense(Layer):
         super().__init__(name)
         self.units = int(units)
         self.activation = check_activation(activation)
-        self.x = self.output = self.doutput = None
+        self.x = self.output = None
 
     def get_config(self):
         return {"units": self.units, "activation": self.activation}
@@ -51,7 +51,6 @@ class Dense(Layer):
         return self.output
 
     def backward(self, dout, input_grad=True):
-        self.doutput = dout
         dz = kernels.active().relu_backward(dout, self.output) if self.activation else dout
         self.grads["kernel"] = self.x.T @ dz
         self.grads["bias"] = dz.sum(axis=0)

@@ -155,7 +155,7 @@ class Trainer:
             raise NonFiniteError(
                 f"epoch {epoch + 1}, batch {batch + 1}: {error}; training stopped. The last good "
                 f"checkpoint is {os.path.join(self.out_dir, 'last.h5')} (try a lower --lr)") from None
-        self.model.backward(dlogits, input_grad=False)
+        self.model.backward(dlogits, input_grad=False, keep_output_grads=False)
         self.optimizer.step(self.model.params(), self.model.grads())
         self.partial["loss_sum"] += loss * len(labels)
         self.partial["correct"] += int((logits.argmax(axis=1) == labels).sum())

@@ -36,6 +36,8 @@ def parse_args(argv):
     parser.add_argument("--preprocessing", choices=METHODS)
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                         help="random rotation, scale, shift, contrast and brightness (no flips)")
+    parser.add_argument("--augment-strength", type=float, help="scale every augmentation range (default 1)")
+    parser.add_argument("--label-smoothing", type=float, help="targets (1 - s) onehot + s / 43 (default 0)")
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--warmup-epochs", type=int)
     parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
@@ -50,6 +52,7 @@ def parse_args(argv):
 def recipe_from(args):
     options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                "dropout": args.dropout, "preprocessing": args.preprocessing, "augment": args.augment,
+               "augment_strength": args.augment_strength, "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs}
     try:
         return RECIPES[args.recipe].with_options(**options)

@@ -20,6 +20,12 @@ class AugmentConfig:
     max_contrast: float = 0.3        # contrast factor in [1 - max_contrast, 1 + max_contrast]
     max_brightness: float = 0.3      # brightness factor in [1 - max_brightness, 1 + max_brightness]
 
+    def scaled(self, strength):
+        """Every range times ``strength`` (0: no augmentation, 1: these defaults)."""
+        return AugmentConfig(self.max_rotation * strength, 1 - (1 - self.min_scale) * strength,
+                             1 + (self.max_scale - 1) * strength, self.max_shift * strength,
+                             self.max_contrast * strength, self.max_brightness * strength)
+
 
 def augment(images, rng, config=AugmentConfig()):
     """Random affine warp (rotation, scale, shift) then random contrast and brightness."""

@@ -1,5 +1,6 @@
 """Augmentation: seeded, shape-preserving, never a mirror image, identity when switched off."""
 import numpy as np
+import pytest
 
 from npnet.augment import AugmentConfig, adjust_lighting, augment, random_affine
 
@@ -50,3 +51,11 @@ def test_no_augmentation_mirrors_an_asymmetric_image(rng):
 def test_lighting_keeps_a_flat_gray_image_flat():
     out = adjust_lighting(np.full((4, 8, 8, 3), 100, np.float32), np.random.default_rng(0))
     assert np.all(out.std(axis=(1, 2, 3)) < 1e-3)
+
+
+def test_strength_scales_every_range_and_zero_strength_is_no_augmentation(rng):
+    stronger = AugmentConfig().scaled(2.0)
+    assert stronger.max_rotation == 24.0 and stronger.min_scale == pytest.approx(0.8)
+    images = rng.integers(0, 256, (2, 32, 32, 3)).astype(np.uint8)
+    np.testing.assert_allclose(augment(images, np.random.default_rng(0), AugmentConfig().scaled(0.0)), images,
+                               atol=1e-4)

@@ -52,3 +52,21 @@ def test_loss_object_splits_forward_and_backward(rng):
     expected_loss, expected_dlogits = softmax_cross_entropy(logits, np.array([0, 2]))
     assert loss == expected_loss
     np.testing.assert_array_equal(loss_fn.backward(), expected_dlogits)
+
+
+def test_label_smoothing_loss_is_cross_entropy_against_the_smoothed_targets(rng):
+    logits = rng.standard_normal((4, 5))
+    labels = np.array([0, 3, 3, 1])
+    targets = np.full((4, 5), 0.1 / 5)
+    targets[np.arange(4), labels] += 0.9
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert softmax_cross_entropy(logits, labels, 0.1)[0] == pytest.approx(-(targets * log_probs).sum(axis=1).mean())
+
+
+def test_label_smoothing_gradient_matches_finite_differences(rng):
+    logits = rng.standard_normal((3, 6))
+    labels = np.array([2, 0, 5])
+    _, dlogits = softmax_cross_entropy(logits, labels, 0.2)
+    numeric, _ = numerical_gradient(lambda: softmax_cross_entropy(logits, labels, 0.2)[0], logits,
+                                    np.arange(logits.size))
+    assert rel_error(dlogits, numeric) < 1e-8

@@ -16,6 +16,8 @@ class Recipe:
     dropout: float = 0.5
     preprocessing: str = "seed"      # see npnet/preprocessing.py
     augment: bool = False            # see npnet/augment.py
+    augment_strength: float = 1.0    # scales every augmentation range (AugmentConfig.scaled)
+    label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/losses.py)
     schedule: str = "constant"       # constant, or cosine decay from lr to 0 over the epochs
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
 
@@ -27,6 +29,10 @@ class Recipe:
             problems.append(f"batch size must be at least 1, got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             problems.append(f"learning rate must be a positive number, got {self.lr}")
+        if not 0 <= self.augment_strength <= 3:
+            problems.append(f"augment strength must be in [0, 3], got {self.augment_strength}")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.dropout < 1:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if self.preprocessing not in METHODS:

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import checkpoint
-from ..augment import augment
+from ..augment import AugmentConfig, augment
 from ..errors import NonFiniteError, NpnetError
 from ..layers import Dropout
 from ..losses import softmax_cross_entropy
@@ -144,13 +144,14 @@ class Trainer:
     def _step(self, epoch, batch, index):
         images, labels = self.train.images[index], self.train.labels[index]
         if self.recipe.augment:
-            images = augment(images, generator(self.recipe.seed, AUGMENT, epoch, batch))
+            images = augment(images, generator(self.recipe.seed, AUGMENT, epoch, batch),
+                             AugmentConfig().scaled(self.recipe.augment_strength))
         for layer in self.model.layers:
             if isinstance(layer, Dropout):
                 layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)
         logits = self.model.forward(preprocess(images, self.spec), training=True)
         try:
-            loss, dlogits = softmax_cross_entropy(logits, labels)
+            loss, dlogits = softmax_cross_entropy(logits, labels, self.recipe.label_smoothing)
         except NonFiniteError as error:
             raise NonFiniteError(
                 f"epoch {epoch + 1}, batch {batch + 1}: {error}; training stopped. The last good "

@@ -1,4 +1,4 @@
-"""curves.png: loss and accuracy per epoch, training against validation."""
+"""curves.png: loss and error rate per epoch, training against validation."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,11 +12,12 @@ def plot_curves(history, path):
     loss_axes.plot(epochs, [row["loss"] for row in history], label="train")
     loss_axes.plot(epochs, [row["val_loss"] for row in history], label="valid")
     loss_axes.set(title="loss (cross-entropy)", xlabel="epoch", yscale="log")
-    accuracy_axes.plot(epochs, [100 * row["accuracy"] for row in history], label="train")
-    accuracy_axes.plot(epochs, [100 * row["val_accuracy"] for row in history], label="valid")
+    # error = 100% - accuracy, on a log axis: 50% and 1% are both readable
+    accuracy_axes.plot(epochs, [100 * (1 - row["accuracy"]) for row in history], label="train")
+    accuracy_axes.plot(epochs, [100 * (1 - row["val_accuracy"]) for row in history], label="valid")
     best = max(history, key=lambda row: row["val_accuracy"])
-    accuracy_axes.set(title=f"accuracy (best valid {100 * best['val_accuracy']:.2f}% at epoch {best['epoch']})",
-                      xlabel="epoch", ylabel="%")
+    accuracy_axes.set(title=f"error (best valid accuracy {100 * best['val_accuracy']:.2f}% at epoch {best['epoch']})",
+                      xlabel="epoch", ylabel="error, % (100 - accuracy)", yscale="log")
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)
         axes.legend()

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from npnet.training import BEST
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -50,7 +52,7 @@ def test_recipe_options_override_the_recipe(pickles, tmp_path):
     result = run_train("--data", pickles, "--recipe", "best", "--epochs", 1, "--batch-size", 16,
                        "--quiet", "--no-download", "--out", tmp_path / "run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "'epochs': 1" in result.stdout and "'preprocessing': 'equalize'" in result.stdout
+    assert "'epochs': 1" in result.stdout and f"'preprocessing': '{BEST.preprocessing}'" in result.stdout
 
 
 def test_a_folder_without_data_is_one_line_and_exit_2(tmp_path):

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import explain, runtime
 from .losses import softmax_cross_entropy
+from .training.step import train_step
 from .models import seed_net
 from .optimizers import Adam
 
@@ -52,16 +53,14 @@ import npnet
 from npnet.runtime import keep_freed_memory
 keep_freed_memory()
 import numpy as np
-from npnet.losses import softmax_cross_entropy
 from npnet.models import seed_net
 from npnet.optimizers import Adam
+from npnet.training.step import train_step
 rng = np.random.default_rng(0)
 x = rng.random(({n}, 32, 32, 3), dtype=np.float32)
 labels = rng.integers(0, 43, size={n})
 model, optimizer = seed_net(), Adam()
-loss, dlogits = softmax_cross_entropy(model.forward(x, training=True), labels)
-model.backward(dlogits, input_grad=False)
-optimizer.step(model.params(), model.grads())
+train_step(model, optimizer, x, labels)
 print(time.perf_counter() - start)
 """
 
@@ -72,14 +71,6 @@ def make_batch(batch_size, seed=0, num_classes=43):
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size, 32, 32, 3), dtype=np.float32)
     return x, rng.integers(0, num_classes, size=batch_size)
-
-
-def train_step(model, optimizer, x, labels):
-    """One training step; returns the loss."""
-    loss, dlogits = softmax_cross_entropy(model.forward(x, training=True), labels)
-    model.backward(dlogits, input_grad=False)
-    optimizer.step(model.params(), model.grads())
-    return loss
 
 
 def grad_cam(model, x, layer=GRADCAM_LAYER):

@@ -1,5 +1,6 @@
 """Training: recipes, the loop with its checkpoints, and the learning curves."""
 from .recipes import BEST, RECIPES, SEED, Recipe, learning_rate
+from .step import train_step
 from .trainer import Trainer, evaluate
 
-__all__ = ["Recipe", "RECIPES", "SEED", "BEST", "learning_rate", "Trainer", "evaluate"]
+__all__ = ["Recipe", "RECIPES", "SEED", "BEST", "learning_rate", "Trainer", "evaluate", "train_step"]

@@ -1,14 +1,12 @@
 """curves.png: loss and error rate per epoch, training against validation."""
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def plot_curves(history, path):
     """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_...)."""
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
     loss_axes.plot(epochs, [row["loss"] for row in history], label="train")
     loss_axes.plot(epochs, [row["val_loss"] for row in history], label="valid")
     loss_axes.set(title="loss (cross-entropy)", xlabel="epoch", yscale="log")
@@ -23,4 +21,3 @@ def plot_curves(history, path):
         axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)

@@ -35,6 +35,7 @@ from ..optimizers import Adam
 from ..preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves
 from .recipes import Recipe, learning_rate
+from .step import train_step
 
 SHUFFLE, AUGMENT, DROPOUT = 0, 1, 2     # the random streams, kept apart
 
@@ -149,15 +150,13 @@ class Trainer:
         for layer in self.model.layers:
             if isinstance(layer, Dropout):
                 layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)
-        logits = self.model.forward(preprocess(images, self.spec), training=True)
         try:
-            loss, dlogits = softmax_cross_entropy(logits, labels, self.recipe.label_smoothing)
+            loss, logits = train_step(self.model, self.optimizer, preprocess(images, self.spec), labels,
+                                      self.recipe.label_smoothing)
         except NonFiniteError as error:
             raise NonFiniteError(
                 f"epoch {epoch + 1}, batch {batch + 1}: {error}; training stopped. The last good "
                 f"checkpoint is {os.path.join(self.out_dir, 'last.h5')} (try a lower --lr)") from None
-        self.model.backward(dlogits, input_grad=False, keep_output_grads=False)
-        self.optimizer.step(self.model.params(), self.model.grads())
         self.partial["loss_sum"] += loss * len(labels)
         self.partial["correct"] += int((logits.argmax(axis=1) == labels).sum())
         self.partial["seen"] += len(labels)

@@ -1,0 +1,20 @@
+"""One training step: the four lines every trainer and benchmark runs."""
+from ..losses import softmax_cross_entropy
+
+
+def train_step(model, optimizer, x, labels, label_smoothing=0.0):
+    """Forward, loss, backward, update, on one batch. Returns (loss, logits).
+
+        logits        = model.forward(x, training=True)         (B, K)
+        loss, dlogits = softmax_cross_entropy(logits, labels)
+        model.backward(dlogits)                                 fills every layer's grads
+        optimizer.step(model.params(), model.grads())           updates the weights in place
+
+    The first layer's input gradient and the per-layer output gradients are not kept: a step never
+    reads them. A NaN or infinite loss raises NonFiniteError before any weight changes.
+    """
+    logits = model.forward(x, training=True)
+    loss, dlogits = softmax_cross_entropy(logits, labels, label_smoothing)
+    model.backward(dlogits, input_grad=False, keep_output_grads=False)
+    optimizer.step(model.params(), model.grads())
+    return loss, logits

@@ -38,6 +38,9 @@ def parse_args(argv):
                         help="random rotation, scale, shift, contrast and brightness (no flips)")
     parser.add_argument("--augment-strength", type=float, help="scale every augmentation range (default 1)")
     parser.add_argument("--label-smoothing", type=float, help="targets (1 - s) onehot + s / 43 (default 0)")
+    parser.add_argument("--weight-decay", type=float, help="decoupled weight decay on kernels (default 0)")
+    parser.add_argument("--ema", type=float, metavar="MOMENTUM",
+                        help="validate and save the weights' moving average, e.g. 0.999 (default 0: off)")
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--warmup-epochs", type=int)
     parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
@@ -53,7 +56,8 @@ def recipe_from(args):
     options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                "dropout": args.dropout, "preprocessing": args.preprocessing, "augment": args.augment,
                "augment_strength": args.augment_strength, "label_smoothing": args.label_smoothing,
-               "schedule": args.schedule, "warmup_epochs": args.warmup_epochs}
+               "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
+               "weight_decay": args.weight_decay, "ema": args.ema}
     try:
         return RECIPES[args.recipe].with_options(**options)
     except ValueError as error:

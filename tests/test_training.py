@@ -90,6 +90,28 @@ def test_a_stopped_run_resumes_to_the_same_final_weights(tmp_path, data, stop_af
     assert [row["val_accuracy"] for row in resumed.history] == [row["val_accuracy"] for row in uninterrupted.history]
 
 
+def test_a_stopped_run_with_weight_averaging_resumes_to_the_same_averages(tmp_path, data):
+    recipe = RECIPE.with_options(ema=0.9, weight_decay=0.01)
+    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished"
+    for key, value in uninterrupted.optimizer.averaged_params().items():
+        np.testing.assert_array_equal(resumed.optimizer.averaged_params()[key], value)
+
+
+def test_with_weight_averaging_validation_and_best_checkpoint_use_the_averages(tmp_path, data):
+    trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(ema=0.9, epochs=1))
+    best, metadata = checkpoint.load(tmp_path / "run" / "best.h5")
+    averages = trainer.optimizer.averaged_params()
+    for key, value in best.params().items():
+        np.testing.assert_array_equal(value, averages[key])
+        assert not np.array_equal(trainer.model.params()[key], value)     # training keeps its own weights
+    assert metadata["averaged_weights"] is True
+    row = trainer.history[0]
+    assert set(row) >= {"raw_val_loss", "raw_val_accuracy"} and row["raw_val_loss"] != row["val_loss"]
+
+
 def test_resume_can_extend_the_number_of_epochs(tmp_path, data):
     train(tmp_path, "run", data)
     resumed = Trainer.resume(tmp_path / "run", *data, CLASSES, epochs=4, progress=False, log=None)
@@ -129,7 +151,8 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 
 @pytest.mark.parametrize("options, message", [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "learning rate"),
                                               ({"preprocessing": "magic"}, "preprocessing"),
-                                              ({"dropout": 1.0}, "dropout")])
+                                              ({"dropout": 1.0}, "dropout"), ({"ema": 1.0}, "EMA"),
+                                              ({"weight_decay": -0.1}, "weight decay")])
 def test_a_bad_recipe_is_refused_with_the_reason(options, message):
     with pytest.raises(ValueError, match=message):
         Recipe().with_options(**options)

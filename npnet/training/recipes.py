@@ -20,6 +20,8 @@ class Recipe:
     label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/losses.py)
     schedule: str = "constant"       # constant, or cosine decay from lr to 0 over the epochs
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
+    weight_decay: float = 0.0        # decoupled, on kernels: p -= lr * weight_decay * p (Adam's docstring)
+    ema: float = 0.0                 # momentum of the weights' moving average, used to validate; 0 = off
 
     def __post_init__(self):
         problems = []
@@ -33,6 +35,10 @@ class Recipe:
             problems.append(f"augment strength must be in [0, 3], got {self.augment_strength}")
         if not 0 <= self.label_smoothing < 1:
             problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0 <= self.weight_decay < 1:
+            problems.append(f"weight decay must be in [0, 1), got {self.weight_decay}")
+        if not 0 <= self.ema < 1:
+            problems.append(f"EMA momentum must be in [0, 1), got {self.ema}")
         if not 0 <= self.dropout < 1:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if self.preprocessing not in METHODS:

@@ -15,7 +15,12 @@ seed and data give the same weights bit for bit, and a run stopped after any bat
 
 Files in the output folder: ``last.h5`` (every epoch, and when stopped), ``best.h5`` (best validation
 accuracy), ``history.json`` (per-epoch metrics) and ``curves.png``.
+
+With ``recipe.ema`` on, validation and ``best.h5`` use the optimizer's moving average of the
+weights (training continues from the weights themselves); history also records the raw weights'
+``raw_val_loss`` and ``raw_val_accuracy``.
 """
+import contextlib
 import json
 import math
 import os
@@ -68,7 +73,7 @@ class Trainer:
         self.log = log or (lambda line: None)
         self.model = seed_net(num_classes=len(self.class_names), seed=recipe.seed, dropout=recipe.dropout)
         check_batch_fits(self.model, min(recipe.batch_size, len(train)))
-        self.optimizer = Adam(lr=recipe.lr)
+        self.optimizer = Adam(lr=recipe.lr, weight_decay=recipe.weight_decay, ema_momentum=recipe.ema or None)
         self.spec = fit_preprocessing(recipe.preprocessing, train.images)
         self.history = []
         self.best_val_accuracy = -1.0
@@ -161,28 +166,54 @@ class Trainer:
         self.partial["correct"] += int((logits.argmax(axis=1) == labels).sum())
         self.partial["seen"] += len(labels)
 
+    def _validate(self):
+        if not len(self.valid):
+            return float("nan"), float("nan")
+        return evaluate(self.model, self.valid, self.spec)
+
+    @contextlib.contextmanager
+    def _averaged_weights(self):
+        """Inside, the model holds the optimizer's moving averages (if any); after, its own weights."""
+        averages = self.optimizer.averaged_params()
+        if averages is None:
+            yield False
+            return
+        params = self.model.params()
+        current = {key: value.copy() for key, value in params.items()}
+        for key, value in params.items():
+            np.copyto(value, averages[key])
+        try:
+            yield True
+        finally:
+            for key, value in params.items():
+                np.copyto(value, current[key])
+
     def _end_epoch(self, epoch):
-        val_loss, val_accuracy = evaluate(self.model, self.valid, self.spec) if len(self.valid) else (
-            float("nan"), float("nan"))
         seconds = self.partial["seconds"]
         row = {"epoch": epoch + 1, "lr": self.optimizer.lr,
                "loss": self.partial["loss_sum"] / self.partial["seen"],
-               "accuracy": self.partial["correct"] / self.partial["seen"],
-               "val_loss": val_loss, "val_accuracy": val_accuracy,
-               "seconds": seconds, "images_per_s": self.partial["seen"] / max(seconds, 1e-9)}
+               "accuracy": self.partial["correct"] / self.partial["seen"]}
+        if self.optimizer.averaged_params() is not None:
+            row["raw_val_loss"], row["raw_val_accuracy"] = self._validate()
+        with self._averaged_weights():
+            val_loss, val_accuracy = self._validate()
+            row.update(val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds,
+                       images_per_s=self.partial["seen"] / max(seconds, 1e-9))
+            improved = val_accuracy > self.best_val_accuracy
+            if improved:
+                self.best_val_accuracy = val_accuracy
+                checkpoint.save(self.model, os.path.join(self.out_dir, "best.h5"), self.class_names,
+                                self.spec, recipe=self.recipe.to_dict(), epoch=epoch + 1,
+                                val_accuracy=val_accuracy, averaged_weights=self.recipe.ema > 0)
         self.history.append(row)
         self.position = [epoch + 1, 0]
         self.partial = self._fresh_sums()
-        improved = val_accuracy > self.best_val_accuracy
-        if improved:
-            self.best_val_accuracy = val_accuracy
-            checkpoint.save(self.model, os.path.join(self.out_dir, "best.h5"), self.class_names, self.spec,
-                            recipe=self.recipe.to_dict(), epoch=epoch + 1, val_accuracy=val_accuracy)
         self._save_last()
         self._write_history()
+        raw = f"  (raw weights {100 * row['raw_val_accuracy']:6.2f}%)" if "raw_val_accuracy" in row else ""
         self.log(f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.4f}  "
                    f"acc {100 * row['accuracy']:6.2f}%  val_loss {val_loss:.4f}  "
-                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}  lr {row['lr']:.2e}  "
+                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}{raw}  lr {row['lr']:.2e}  "
                    f"{seconds:5.1f}s ({row['images_per_s']:.0f} img/s)")
 
     # -- files ------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from .optimizers import Adam
 
 GRADCAM_LAYER = "conv2d_3"
 THREAD_ENV = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-              "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")
+              "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 # What the fresh process runs for first_call_s; it prints the seconds from before `import npnet`.
 FIRST_CALL_SCRIPT = """
@@ -134,21 +134,42 @@ def first_call_seconds(batch_size):
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def blas_threads():
-    """OpenBLAS's thread count, asked of the library numpy loaded (None if it cannot be found)."""
+def _openblas_function(symbols):
+    """The first of ``symbols`` found in the OpenBLAS numpy loaded, or None."""
     import ctypes
     try:
         with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
     except OSError:
         return None
     for path in sorted(paths):
-        lib = ctypes.CDLL(path)
-        for symbol in ("openblas_get_num_threads", "openblas_get_num_threads64_",
-                       "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in symbols:
             if hasattr(lib, symbol):
-                return int(getattr(lib, symbol)())
+                return getattr(lib, symbol)
     return None
+
+
+def blas_threads():
+    """OpenBLAS's thread count (None if it cannot be asked)."""
+    function = _openblas_function(("openblas_get_num_threads", "openblas_get_num_threads64_",
+                                   "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"))
+    return None if function is None else int(function())
+
+
+def blas_core():
+    """The OpenBLAS kernels in use ('Haswell', 'SkylakeX', ...): chosen from the CPU at load time
+    unless OPENBLAS_CORETYPE names them (None if it cannot be asked)."""
+    import ctypes
+    function = _openblas_function(("openblas_get_corename", "openblas_get_corename64_",
+                                   "scipy_openblas_get_corename64_", "scipy_openblas_get_corename"))
+    if function is None:
+        return None
+    function.restype = ctypes.c_char_p
+    return function().decode(errors="replace")
 
 
 def thread_settings():
@@ -158,6 +179,7 @@ def thread_settings():
     except ValueError:                       # no parallel kernel has run yet
         layer = None
     return {"numba": numba.get_num_threads(), "numba_layer": layer, "blas": blas_threads(),
+            "blas_core": blas_core(),
             "cpu_count": os.cpu_count(), "env": {key: os.environ.get(key) for key in THREAD_ENV}}
 
 
@@ -263,7 +285,8 @@ def format_table(result):
     lines.append(f"{'peak RSS (MB)':24}{result['peak_rss_mb']:>10,.0f}")
     threads = result["threads"]
     env = ", ".join(f"{k}={v}" for k, v in threads["env"].items() if v is not None) or "none set"
-    lines.append(f"threads: numba {threads['numba']} ({threads['numba_layer']}), BLAS {threads['blas']}"
+    lines.append(f"threads: numba {threads['numba']} ({threads['numba_layer']}), "
+                 f"BLAS {threads['blas']} (OpenBLAS {threads.get('blas_core')} kernels)"
                  + (f", torch {torch_result['threads']}" if torch_result else "")
                  + f", {threads['cpu_count']} cores; env: {env}")
     if result.get("compare_note"):

@@ -1,6 +1,7 @@
 """The benchmark runs end to end on tiny settings. Speed is never asserted here, only that every
 figure is there and positive."""
 import json
+import os
 import subprocess
 import sys
 
@@ -49,3 +50,12 @@ def test_compare_with_torch_reports_ratios_and_agreement(monkeypatch, capsys):
     assert len(check["grads_max_rel_diff"]) == 14
     assert check["logits_max_abs_diff"] < 1e-4      # a sanity bound; tests/test_against_torch.py is exact
     assert "first_call_s" not in result
+
+
+def test_bench_reports_the_openblas_kernels_the_environment_chose():
+    # Nehalem (SSE4.2) kernels run on any x86-64 CPU of the last 15 years, so asking for them is safe
+    script = "import npnet.bench as b; print(b.blas_core())"
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Nehalem"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Nehalem"

@@ -64,6 +64,30 @@ def test_relu_backward_fast_equals_reference_and_leaves_dout_alone(rng):
     np.testing.assert_array_equal(dout, dout_before)
 
 
+@pytest.mark.parametrize("shape", [(7, 5, 3, 13), (1, 1), (3000, 43)])
+@pytest.mark.parametrize("relu", [True, False])
+def test_bias_relu_backward_fast_equals_reference(rng, shape, relu):
+    out = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+    dout = rng.standard_normal(shape).astype(np.float32)
+    dz_fast, dbias_fast = fast.bias_relu_backward(dout, out, relu)
+    dz_reference, dbias_reference = reference.bias_relu_backward(dout, out, relu)
+    np.testing.assert_array_equal(dz_fast, dz_reference)
+    # the fast kernel adds 32 rows at a time in float32 (error <= 31 units of 2**-24 of the column's
+    # sum of |dz|), and each result is rounded to float32 once more in both kernels
+    bound = 33 * 2.0 ** -24 * np.abs(dz_reference).reshape(-1, shape[-1]).sum(axis=0, dtype=np.float64)
+    assert np.all(np.abs(dbias_fast.astype(np.float64) - dbias_reference) <= bound + 1e-30)
+    assert dbias_fast.dtype == np.float32 and not np.shares_memory(dz_fast, dout)
+
+
+def test_bias_relu_backward_masks_inactive_units_and_sums_the_bias_gradient():
+    out = np.array([[0.0, 2.0], [3.0, 0.0], [1.0, 1.0]], dtype=np.float32)
+    dout = np.array([[5.0, 6.0], [7.0, 8.0], [9.0, 10.0]], dtype=np.float32)
+    for module in (fast, reference):
+        dz, dbias = module.bias_relu_backward(dout, out, True)
+        np.testing.assert_array_equal(dz, [[0, 6], [7, 0], [9, 10]])
+        np.testing.assert_array_equal(dbias, [16, 16])
+
+
 def test_the_switch_selects_the_reference_kernels():
     try:
         assert kernels.use("reference") is reference

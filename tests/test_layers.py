@@ -53,6 +53,12 @@ def test_conv2d_forward_matches_naive_loops(rng, kernel_choice, kernel_size):
     np.testing.assert_allclose(layer.forward(x), naive_conv2d(x, **layer.params), rtol=1e-10)
 
 
+def test_conv2d_accepts_a_non_contiguous_view(rng, kernel_choice):
+    layer = build(Conv2D(4, 3), (7, 6, 3))
+    x = rng.standard_normal((2, 7, 6, 3))[:, ::-1, :, ::-1]          # rows and channels reversed
+    np.testing.assert_allclose(layer.forward(x), naive_conv2d(x, **layer.params), rtol=1e-10)
+
+
 def test_conv2d_same_padding_keeps_size_and_pads_bottom_right_for_even_kernels(rng):
     layer = build(Conv2D(3, 2, padding="same"), (5, 5, 2))
     x = rng.standard_normal((1, 5, 5, 2))

@@ -10,7 +10,8 @@ a learner can step through; the default is the numba-compiled ``fast`` module.
 import importlib
 import os
 
-KERNEL_NAMES = ("im2col", "col2im", "maxpool_forward", "maxpool_backward", "bias_relu", "relu_backward")
+KERNEL_NAMES = ("im2col", "col2im", "maxpool_forward", "maxpool_backward", "bias_relu", "relu_backward",
+                "bias_relu_backward")
 _CHOICES = ("fast", "reference")
 _active = None
 

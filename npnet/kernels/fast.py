@@ -1,7 +1,36 @@
 """The same kernels as ``reference.py``, as explicit loops compiled by numba.
 
 Each kernel is written first as plain Python (``_im2col``, ...) and compiled under the public name
-(``im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
+(``def _bias_relu_backward(dout, out, relu):
+    F = dout.shape[-1]
+    flat_dout = dout.reshape(-1)
+    flat_out = out.reshape(-1)
+    dz = np.empty(flat_dout.shape, dtype=dout.dtype)
+    for k in prange(flat_dout.shape[0]):
+        dz[k] = flat_dout[k] if (not relu or flat_out[k] > 0) else 0
+    # dbias: column sums of dz, in a fixed number of row blocks (the same bits for any thread
+    # count), 32 rows at a time in the array's precision, then into a float64 total per block
+    rows = dz.reshape(-1, F)
+    R = rows.shape[0]
+    blocks = max(1, min(R, 64))
+    partial = np.zeros((blocks, F), dtype=np.float64)
+    for block in prange(blocks):
+        chunk = np.zeros(F, dtype=dout.dtype)
+        start, stop = block * R // blocks, (block + 1) * R // blocks
+        for first in range(start, stop, 32):
+            chunk[:] = 0
+            for r in range(first, min(first + 32, stop)):
+                for f in range(F):
+                    chunk[f] += rows[r, f]
+            for f in range(F):
+                partial[block, f] += chunk[f]
+    dbias = np.zeros(F, dtype=dout.dtype)
+    for f in range(F):
+        dbias[f] = partial[:, f].sum()
+    return dz.reshape(dout.shape), dbias
+
+
+im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
 and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
 images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
 
@@ -20,14 +49,16 @@ def _im2col(x, kh, kw):
     Ho, Wo = H - kh + 1, W - kw + 1
     run = kw * C                      # x[n, i + di, j : j + kw, :] is one contiguous run
     cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
+    flat_x = x.reshape(N, H * W * C)  # one flat row per image: each run is a slice copy
+    flat_cols = cols.reshape(N, Ho * Wo * kh * run)
     for n in prange(N):
+        source, target = flat_x[n], flat_cols[n]
         for i in range(Ho):
-            for di in range(kh):
-                source = x[n, i + di].reshape(W * C)
-                for j in range(Wo):
-                    target = cols[n, i, j, di].reshape(run)
-                    for t in range(run):
-                        target[t] = source[j * C + t]
+            for j in range(Wo):
+                for di in range(kh):
+                    start = ((i + di) * W + j) * C
+                    to = ((i * Wo + j) * kh + di) * run
+                    target[to:to + run] = source[start:start + run]
     return cols
 
 
@@ -56,14 +87,16 @@ def _maxpool_forward(x, pool):
                     out[n, i, j, c] = x[n, i * pool, j * pool, c]
                 for di in range(pool):
                     for dj in range(pool):
+                        position = np.uint8(di * pool + dj)
                         for c in range(C):
                             value = x[n, i * pool + di, j * pool + dj, c]
                             best = out[n, i, j, c]
                             # strictly greater keeps the first of tied winners; a NaN wins once,
-                            # like np.argmax in the reference
-                            if value > best or (value != value and best == best):
-                                out[n, i, j, c] = value
-                                argmax[n, i, j, c] = di * pool + dj
+                            # like np.argmax in the reference. Both stores are unconditional
+                            # selects, so the channel loop vectorizes.
+                            wins = value > best or (value != value and best == best)
+                            out[n, i, j, c] = value if wins else best
+                            argmax[n, i, j, c] = position if wins else argmax[n, i, j, c]
     return out, argmax
 
 
@@ -105,9 +138,39 @@ def _relu_backward(dout, out):
     return dz.reshape(dout.shape)
 
 
+def _bias_relu_backward(dout, out, relu):
+    F = dout.shape[-1]
+    flat_dout = dout.reshape(-1)
+    flat_out = out.reshape(-1)
+    dz = np.empty(flat_dout.shape, dtype=dout.dtype)
+    for k in prange(flat_dout.shape[0]):
+        dz[k] = flat_dout[k] if (not relu or flat_out[k] > 0) else 0
+    # dbias: column sums of dz, in a fixed number of row blocks (the same bits for any thread
+    # count), 32 rows at a time in the array's precision, then into a float64 total per block
+    rows = dz.reshape(-1, F)
+    R = rows.shape[0]
+    blocks = max(1, min(R, 64))
+    partial = np.zeros((blocks, F), dtype=np.float64)
+    for block in prange(blocks):
+        chunk = np.zeros(F, dtype=dout.dtype)
+        start, stop = block * R // blocks, (block + 1) * R // blocks
+        for first in range(start, stop, 32):
+            chunk[:] = 0
+            for r in range(first, min(first + 32, stop)):
+                for f in range(F):
+                    chunk[f] += rows[r, f]
+            for f in range(F):
+                partial[block, f] += chunk[f]
+    dbias = np.zeros(F, dtype=dout.dtype)
+    for f in range(F):
+        dbias[f] = partial[:, f].sum()
+    return dz.reshape(dout.shape), dbias
+
+
 im2col = _compile(_im2col)
 col2im = _compile(_col2im)
 maxpool_forward = _compile(_maxpool_forward)
 maxpool_backward = _compile(_maxpool_backward)
 bias_relu = _compile(_bias_relu)
 relu_backward = _compile(_relu_backward)
+bias_relu_backward = _compile(_bias_relu_backward)

@@ -87,3 +87,15 @@ def relu_backward(dout, out):
 
     At exactly 0 the derivative is taken as 0, as in TensorFlow and PyTorch."""
     return np.where(out > 0, dout, 0).astype(dout.dtype, copy=False)
+
+
+def bias_relu_backward(dout, out, relu):
+    """The adjoint of ``bias_relu``: the gradient of z and of the bias, in one call.
+
+    dout, out: (..., F), the upstream gradient and bias_relu's result  ->
+        dz    = dout where out > 0, else 0 (dz = dout without relu)     (..., F), a fresh array
+        dbias = dz summed over every axis but the last                  (F,)
+    """
+    dz = relu_backward(dout, out) if relu else dout.copy()
+    dbias = dz.reshape(-1, dz.shape[-1]).sum(axis=0, dtype=np.float64).astype(dout.dtype)
+    return dz, dbias

@@ -79,6 +79,7 @@ class Conv2D(Layer):
         (top, bottom), (left, right) = self.padding_widths()
         if self.padding == "same":
             x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        x = np.ascontiguousarray(x)           # the fast im2col reads x as one flat row per image
         self.padded_shape = x.shape
         N, H, W, _ = x.shape
         Ho, Wo = H - kh + 1, W - kw + 1
@@ -93,11 +94,10 @@ class Conv2D(Layer):
         kernel = self.params["kernel"]
         kh, kw, C, F = kernel.shape
         N, Ho, Wo, _ = dout.shape
-        dz = kernels.active().relu_backward(dout, self.output) if self.activation else dout
+        relu = self.activation == "relu"
+        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)   # one pass
         dz = dz.reshape(N * Ho * Wo, F)
-
         self.grads["kernel"] = (self.cols.T @ dz).reshape(kernel.shape)
-        self.grads["bias"] = dz.sum(axis=0)
         if not input_grad:
             return None
         dcols = (dz @ kernel.reshape(kh * kw * C, F).T).reshape(N, Ho, Wo, kh, kw, C)

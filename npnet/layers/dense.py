@@ -51,7 +51,7 @@ class Dense(Layer):
         return self.output
 
     def backward(self, dout, input_grad=True):
-        dz = kernels.active().relu_backward(dout, self.output) if self.activation else dout
+        relu = self.activation == "relu"
+        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)   # one pass
         self.grads["kernel"] = self.x.T @ dz
-        self.grads["bias"] = dz.sum(axis=0)
         return dz @ self.params["kernel"].T if input_grad else None

@@ -12,7 +12,12 @@ def plot_curves(history, path):
     loss_axes.set(title="loss (cross-entropy)", xlabel="epoch", yscale="log")
     # error = 100% - accuracy, on a log axis: 50% and 1% are both readable
     accuracy_axes.plot(epochs, [100 * (1 - row["accuracy"]) for row in history], label="train")
-    accuracy_axes.plot(epochs, [100 * (1 - row["val_accuracy"]) for row in history], label="valid")
+    averaged = "raw_val_accuracy" in history[-1]      # --ema: validation used the averaged weights
+    accuracy_axes.plot(epochs, [100 * (1 - row["val_accuracy"]) for row in history],
+                       label="valid, averaged weights" if averaged else "valid")
+    if averaged:
+        accuracy_axes.plot(epochs, [100 * (1 - row["raw_val_accuracy"]) for row in history],
+                           label="valid, raw weights", alpha=0.6, linestyle="--")
     best = max(history, key=lambda row: row["val_accuracy"])
     accuracy_axes.set(title=f"error (best valid accuracy {100 * best['val_accuracy']:.2f}% at epoch {best['epoch']})",
                       xlabel="epoch", ylabel="error, % (100 - accuracy)", yscale="log")

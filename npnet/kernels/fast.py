@@ -1,33 +1,30 @@
 """The same kernels as ``reference.py``, as explicit loops compiled by numba.
 
 Each kernel is written first as plain Python (``_im2col``, ...) and compiled under the public name
-(``def _bias_relu_backward(dout, out, relu):
-    F = dout.shape[-1]
-    flat_dout = dout.reshape(-1)
-    flat_out = out.reshape(-1)
-    dz = np.empty(flat_dout.shape, dtype=dout.dtype)
-    for k in prange(flat_dout.shape[0]):
-        dz[k] = flat_dout[k] if (not relu or flat_out[k] > 0) else 0
-    # dbias: column sums of dz, in a fixed number of row blocks (the same bits for any thread
-    # count), 32 rows at a time in the array's precision, then into a float64 total per block
-    rows = dz.reshape(-1, F)
-    R = rows.shape[0]
+(``def _column_sums(rows):
+    # a fixed number of row blocks (the same bits for any thread count); in each, 32 rows at a
+    # time in the array's precision, then into a float64 total per block
+    R, F = rows.shape
     blocks = max(1, min(R, 64))
     partial = np.zeros((blocks, F), dtype=np.float64)
     for block in prange(blocks):
-        chunk = np.zeros(F, dtype=dout.dtype)
+        chunk = np.empty(F, dtype=rows.dtype)
         start, stop = block * R // blocks, (block + 1) * R // blocks
         for first in range(start, stop, 32):
-            chunk[:] = 0
+            for f in range(F):
+                chunk[f] = 0
             for r in range(first, min(first + 32, stop)):
                 for f in range(F):
                     chunk[f] += rows[r, f]
             for f in range(F):
                 partial[block, f] += chunk[f]
-    dbias = np.zeros(F, dtype=dout.dtype)
-    for f in range(F):
-        dbias[f] = partial[:, f].sum()
-    return dz.reshape(dout.shape), dbias
+    sums = np.empty(F, dtype=rows.dtype)
+    for f in range(F):                # plain loops: partial[:, f].sum() would start a parallel
+        total = 0.0                   # region per column
+        for block in range(blocks):
+            total += partial[block, f]
+        sums[f] = total
+    return sums
 
 
 im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
@@ -138,33 +135,30 @@ def _relu_backward(dout, out):
     return dz.reshape(dout.shape)
 
 
-def _bias_relu_backward(dout, out, relu):
-    F = dout.shape[-1]
-    flat_dout = dout.reshape(-1)
-    flat_out = out.reshape(-1)
-    dz = np.empty(flat_dout.shape, dtype=dout.dtype)
-    for k in prange(flat_dout.shape[0]):
-        dz[k] = flat_dout[k] if (not relu or flat_out[k] > 0) else 0
-    # dbias: column sums of dz, in a fixed number of row blocks (the same bits for any thread
-    # count), 32 rows at a time in the array's precision, then into a float64 total per block
-    rows = dz.reshape(-1, F)
-    R = rows.shape[0]
+def _column_sums(rows):
+    # a fixed number of row blocks (the same bits for any thread count); in each, 32 rows at a
+    # time in the array's precision, then into a float64 total per block
+    R, F = rows.shape
     blocks = max(1, min(R, 64))
     partial = np.zeros((blocks, F), dtype=np.float64)
     for block in prange(blocks):
-        chunk = np.zeros(F, dtype=dout.dtype)
+        chunk = np.empty(F, dtype=rows.dtype)
         start, stop = block * R // blocks, (block + 1) * R // blocks
         for first in range(start, stop, 32):
-            chunk[:] = 0
+            for f in range(F):
+                chunk[f] = 0
             for r in range(first, min(first + 32, stop)):
                 for f in range(F):
                     chunk[f] += rows[r, f]
             for f in range(F):
                 partial[block, f] += chunk[f]
-    dbias = np.zeros(F, dtype=dout.dtype)
-    for f in range(F):
-        dbias[f] = partial[:, f].sum()
-    return dz.reshape(dout.shape), dbias
+    sums = np.empty(F, dtype=rows.dtype)
+    for f in range(F):                # plain loops: partial[:, f].sum() would start a parallel
+        total = 0.0                   # region per column
+        for block in range(blocks):
+            total += partial[block, f]
+        sums[f] = total
+    return sums
 
 
 im2col = _compile(_im2col)
@@ -173,4 +167,10 @@ maxpool_forward = _compile(_maxpool_forward)
 maxpool_backward = _compile(_maxpool_backward)
 bias_relu = _compile(_bias_relu)
 relu_backward = _compile(_relu_backward)
-bias_relu_backward = _compile(_bias_relu_backward)
+column_sums = _compile(_column_sums)
+
+
+def bias_relu_backward(dout, out, relu):
+    """Two compiled passes: the ReLU mask, then the bias gradient as column sums of dz."""
+    dz = relu_backward(dout, out) if relu else dout.copy()
+    return dz, column_sums(dz.reshape(-1, dz.shape[-1]))

@@ -36,6 +36,26 @@ def test_image_standardize_of_a_flat_image_is_finite():
     assert np.all(x == 0)
 
 
+def test_center_standardize_normalizes_the_middle_half_of_each_image(images):
+    x = preprocess(images, {"name": "center_standardize"})
+    center = x[:, 8:24, 8:24, :]
+    np.testing.assert_allclose(center.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(center.std(axis=(1, 2, 3)), 1, atol=1e-4)
+
+
+def test_center_standardize_ignores_the_background(rng):
+    sign = rng.integers(20, 100, (1, 16, 16, 3))
+    dark, bright = np.zeros((1, 32, 32, 3), np.uint8), np.full((1, 32, 32, 3), 255, np.uint8)
+    dark[:, 8:24, 8:24], bright[:, 8:24, 8:24] = sign, sign
+    x_dark, x_bright = (preprocess(image, {"name": "center_standardize"}) for image in (dark, bright))
+    np.testing.assert_array_equal(x_dark[:, 8:24, 8:24], x_bright[:, 8:24, 8:24])
+    assert x_bright[0, 0, 0, 0] > x_bright.max() - 1e-6 and x_dark[0, 0, 0, 0] < x_dark[:, 8:24, 8:24].min()
+
+
+def test_center_standardize_of_a_flat_image_is_finite():
+    assert np.all(preprocess(np.full((1, 32, 32, 3), 7, dtype=np.uint8), {"name": "center_standardize"}) == 0)
+
+
 def test_equalize_makes_a_dark_and_a_bright_copy_of_an_image_alike(rng):
     scene = rng.integers(0, 256, (1, 32, 32, 3)).astype(np.float32)
     dark, bright = scene * 0.2, np.clip(scene * 0.9 + 20, 0, 255)

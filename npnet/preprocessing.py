@@ -11,10 +11,12 @@ Methods (images x in 0..255, shape (N, H, W, 3)):
     standardize        (x - mean[c]) / std[c]                           per channel, training-set statistics
     image_standardize  (x - mean(x_n)) / max(std(x_n), 1/sqrt(size))   per image, as TensorFlow's
                                                                         per_image_standardization
-    center_standardize (x - mean(c_n)) / max(std(c_n), 1/sqrt(size)) with c_n the middle half of
-                       image n's rows and columns: GTSRB crops hold the sign in the middle, so this
-                       uses the sign's brightness, not the background's. A backlit sign (dark disc on
-                       bright sky) comes out like the bright sign on a dark background it is.
+    center_standardize clip((x - mean(c_n)) / max(std(c_n), 1/sqrt(size)), -4, 4) with c_n the
+                       middle half of image n's rows and columns: GTSRB crops hold the sign in the
+                       middle, so this is exposure metered on the sign, not on the background. A
+                       backlit sign (dark disc on bright sky) comes out like the bright sign on a
+                       dark background it is; the background, which may lie far outside the sign's
+                       range (up to 77 standard deviations), saturates at +-4.
     equalize           histogram-equalize each image's luminance (its pixels' brightness ranks become
                        evenly spaced), scale the pixel's RGB by new/old luminance, then image_standardize.
                        Dark and washed-out photos, common in GTSRB, come out alike.
@@ -65,16 +67,17 @@ def image_standardize(x):
     return (x - mean) / np.maximum(std, floor)
 
 
-def center_standardize(x):
+def center_standardize(x, limit=4.0):
     """Each image shifted and scaled so that its central region (the middle half of its rows and
-    columns, 16x16 of 32x32) has zero mean and unit variance; the border follows the same map."""
+    columns, 16x16 of 32x32) has zero mean and unit variance; the border follows the same map, and
+    every value is clipped to [-limit, limit]."""
     H, W = x.shape[1:3]
     center = x[:, H // 4:H - H // 4, W // 4:W - W // 4, :]
     axes = tuple(range(1, x.ndim))
     mean = center.mean(axis=axes, keepdims=True)
     std = center.std(axis=axes, keepdims=True)
     floor = np.float32(1.0 / np.sqrt(np.prod(center.shape[1:])))
-    return (x - mean) / np.maximum(std, floor)
+    return np.clip((x - mean) / np.maximum(std, floor), -limit, limit)
 
 
 def equalize_luminance(x):

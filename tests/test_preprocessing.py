@@ -49,7 +49,14 @@ def test_center_standardize_ignores_the_background(rng):
     dark[:, 8:24, 8:24], bright[:, 8:24, 8:24] = sign, sign
     x_dark, x_bright = (preprocess(image, {"name": "center_standardize"}) for image in (dark, bright))
     np.testing.assert_array_equal(x_dark[:, 8:24, 8:24], x_bright[:, 8:24, 8:24])
-    assert x_bright[0, 0, 0, 0] > x_bright.max() - 1e-6 and x_dark[0, 0, 0, 0] < x_dark[:, 8:24, 8:24].min()
+    assert x_bright[0, 0, 0, 0] == 4 and x_dark[0, 0, 0, 0] < x_dark[:, 8:24, 8:24].min()
+
+
+def test_center_standardize_clips_a_far_background_to_four_standard_deviations():
+    image = np.full((1, 32, 32, 3), 255, np.uint8)
+    image[:, 8:24, 8:24] = np.arange(16)[:, None, None] + 100        # a dim, low-contrast sign
+    x = preprocess(image, {"name": "center_standardize"})
+    assert x.max() == 4 and x.min() >= -4
 
 
 def test_center_standardize_of_a_flat_image_is_finite():

@@ -1,37 +1,13 @@
 """The same kernels as ``reference.py``, as explicit loops compiled by numba.
 
 Each kernel is written first as plain Python (``_im2col``, ...) and compiled under the public name
-(``def _column_sums(rows):
-    # a fixed number of row blocks (the same bits for any thread count); in each, 32 rows at a
-    # time in the array's precision, then into a float64 total per block
-    R, F = rows.shape
-    blocks = max(1, min(R, 64))
-    partial = np.zeros((blocks, F), dtype=np.float64)
-    for block in prange(blocks):
-        chunk = np.empty(F, dtype=rows.dtype)
-        start, stop = block * R // blocks, (block + 1) * R // blocks
-        for first in range(start, stop, 32):
-            for f in range(F):
-                chunk[f] = 0
-            for r in range(first, min(first + 32, stop)):
-                for f in range(F):
-                    chunk[f] += rows[r, f]
-            for f in range(F):
-                partial[block, f] += chunk[f]
-    sums = np.empty(F, dtype=rows.dtype)
-    for f in range(F):                # plain loops: partial[:, f].sum() would start a parallel
-        total = 0.0                   # region per column
-        for block in range(blocks):
-            total += partial[block, f]
-        sums[f] = total
-    return sums
-
-
-im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
+(``im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
 and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
 images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
 
 Signatures and results are those of ``reference.py``; ``tests/test_kernels.py`` holds them equal.
+One is composed in Python of two compiled passes: ``bias_relu_backward`` (the ReLU mask, then the
+bias gradient as column sums).
 """
 import numpy as np
 from numba import njit, prange

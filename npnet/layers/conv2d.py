@@ -95,7 +95,7 @@ class Conv2D(Layer):
         kh, kw, C, F = kernel.shape
         N, Ho, Wo, _ = dout.shape
         relu = self.activation == "relu"
-        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)   # one pass
+        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
         dz = dz.reshape(N * Ho * Wo, F)
         self.grads["kernel"] = (self.cols.T @ dz).reshape(kernel.shape)
         if not input_grad:

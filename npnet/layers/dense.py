@@ -52,6 +52,6 @@ class Dense(Layer):
 
     def backward(self, dout, input_grad=True):
         relu = self.activation == "relu"
-        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)   # one pass
+        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
         self.grads["kernel"] = self.x.T @ dz
         return dz @ self.params["kernel"].T if input_grad else None

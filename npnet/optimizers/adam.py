@@ -13,14 +13,17 @@ class Adam:
     Defaults are Keras': lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7. (PyTorch adds epsilon to
     sqrt(v) / sqrt(1 - beta2^t) instead; the two differ only while v is tiny.)
 
-    Two options, both off by default and both as in Keras 3's optimizers:
+    Two options, both off by default (Keras 3's optimizers have both, as ``weight_decay`` and
+    ``use_ema``/``ema_momentum``; the two differences from Keras are named below):
 
     - ``weight_decay`` w (decoupled, "AdamW"): before the step above, every kernel (keys ending in
-      '/kernel'; biases are left alone) shrinks by p = p - lr * w * p.
+      '/kernel'; biases are left alone, where Keras decays every variable unless told otherwise)
+      shrinks by p = p - lr * w * p.
     - ``ema_momentum`` mu: after each step the optimizer also keeps an exponential moving average
       of every parameter, average = mu_t * average + (1 - mu_t) * p, starting from the first step's
       p, with mu_t = min(mu, (1 + t) / (10 + t)) so that the early, random weights are forgotten
-      quickly (TensorFlow's ExponentialMovingAverage with num_updates). ``averaged_params()``
+      quickly (TensorFlow's ExponentialMovingAverage with num_updates; Keras 3 uses mu from the
+      second step on). ``averaged_params()``
       returns it; evaluating with the averaged weights smooths out the noise of the last steps.
 
     The moments live here, keyed like ``model.params()`` ('dense_1/kernel', ...), never on layers.

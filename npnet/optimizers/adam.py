@@ -23,8 +23,8 @@ class Adam:
       of every parameter, average = mu_t * average + (1 - mu_t) * p, starting from the first step's
       p, with mu_t = min(mu, (1 + t) / (10 + t)) so that the early, random weights are forgotten
       quickly (TensorFlow's ExponentialMovingAverage with num_updates; Keras 3 uses mu from the
-      second step on). ``averaged_params()``
-      returns it; evaluating with the averaged weights smooths out the noise of the last steps.
+      second step on). ``averaged_params()`` returns it; evaluating with the averaged weights
+      smooths out the noise of the last steps.
 
     The moments live here, keyed like ``model.params()`` ('dense_1/kernel', ...), never on layers.
     ``lr`` may be changed between steps (a learning-rate schedule sets it).

@@ -25,10 +25,17 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
 
+# the THREAD_SETTINGS keys this process set itself (not the user): the benchmark's "PyTorch as
+# shipped" process is started without them
+set_here = []
+
+
 def quiet_thread_pools():
     """Set the thread-pool environment (only where the user has not set it)."""
     for key, value in THREAD_SETTINGS.items():
-        os.environ.setdefault(key, value)
+        if key not in os.environ:
+            os.environ[key] = value
+            set_here.append(key)
 
 
 def keep_freed_memory():

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from npnet import bench
+from npnet.bench import against_torch
 
 FIGURES = ("train_img_per_s", "infer_img_per_s", "gradcam_img_per_s", "first_call_s", "peak_rss_mb")
 
@@ -46,6 +47,7 @@ def test_compare_with_torch_reports_ratios_and_agreement(monkeypatch, capsys):
     assert code == 0
     for key in ("train", "infer", "gradcam"):
         assert result["torch"][f"{key}_img_per_s"] > 0 and result["ratios"][key] > 0
+        assert result["torch_as_shipped"][f"{key}_img_per_s"] > 0 and result["ratios_as_shipped"][key] > 0
     check = result["correctness"]
     assert len(check["grads_max_rel_diff"]) == 14
     assert check["logits_max_abs_diff"] < 1e-4      # a sanity bound; tests/test_against_torch.py is exact
@@ -59,3 +61,31 @@ def test_bench_reports_the_openblas_kernels_the_environment_chose():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Nehalem"
+
+
+def test_torch_as_shipped_starts_without_the_settings_npnet_made(monkeypatch):
+    seen = {}
+
+    def fake_run(command, env, **kwargs):
+        seen.update(command=command, env=env)
+        figures = {"train_img_per_s": 1.0, "infer_img_per_s": 2.0, "gradcam_img_per_s": 3.0}
+        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(figures), stderr="")
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")          # the user's own: passed on
+    monkeypatch.setattr(bench.runtime, "set_here", ["OMP_WAIT_POLICY"])
+    monkeypatch.setattr(against_torch.subprocess, "run", fake_run)
+    figures = against_torch.bench_torch_as_shipped(batch_size=4, repeats=1)
+    assert figures["infer_img_per_s"] == 2.0
+    assert "OMP_WAIT_POLICY" not in seen["env"] and seen["env"]["OPENBLAS_CORETYPE"] == "Haswell"
+    assert seen["command"][1] == "-I"                          # npnet/bench is not on its sys.path
+
+
+def test_torch_as_shipped_script_imports_nothing_of_npnet():
+    pytest.importorskip("torch")
+    script = ("import runpy, sys; runpy.run_path(sys.argv[1], run_name='imported'); "
+              "print(sorted(name for name in sys.modules if name.split('.')[0] == 'npnet'))")
+    done = subprocess.run([sys.executable, "-I", "-c", script, against_torch.AS_SHIPPED_SCRIPT],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,110 @@
+"""The benchmark's command line: run the figures, print the table or the JSON."""
+import argparse
+import json
+import sys
+
+from .. import runtime
+from .against_torch import bench_torch, bench_torch_as_shipped, compare_with_torch
+from .engine import bench_npnet, first_call_seconds, numba_cache_present
+from .machine import peak_rss_mb, thread_settings
+
+
+def format_table(result):
+    """The figures as a small text table: npnet, and where compared, each PyTorch column with the
+    ratio npnet/torch in brackets (above 1: npnet is faster)."""
+    columns = [(label, result[key], result[f"ratios{suffix}"])
+               for key, suffix, label in (("torch", "", "torch, this process"),
+                                          ("torch_as_shipped", "_as_shipped", "torch as shipped"))
+               if key in result]
+    lines = [f"npnet benchmark: seed net, batch {result['batch_size']}, median of {result['repeats']} "
+             "(1 warm-up excluded)",
+             f"{'':24}{'npnet':>10}" + "".join(f"{label:>24}" for label, _, _ in columns)]
+    for key, label in (("train", "train step (img/s)"), ("infer", "inference (img/s)"),
+                       ("gradcam", "Grad-CAM (img/s)")):
+        line = f"{label:24}{result[key + '_img_per_s']:>10,.0f}"
+        for _, figures, ratio in columns:
+            line += f"{figures[key + '_img_per_s']:>16,.0f} ({ratio[key]:.2f}x)"
+        lines.append(line)
+    if result.get("first_call_s") is not None:
+        cache = "loaded from cache" if result["first_call_numba_cache"] else "compiled"
+        lines.append(f"{'first call (s)':24}{result['first_call_s']:>10.2f}   (numba kernels {cache})")
+    lines.append(f"{'peak RSS (MB)':24}{result['peak_rss_mb']:>10,.0f}")
+    threads = result["threads"]
+    env = ", ".join(f"{k}={v}" for k, v in threads["env"].items() if v is not None) or "none set"
+    lines.append(f"threads: numba {threads['numba']} ({threads['numba_layer']}), "
+                 f"BLAS {threads['blas']} (OpenBLAS {threads.get('blas_core')} kernels)"
+                 + (f", torch {result['torch']['threads']}" if "torch" in result else "")
+                 + f", {threads['cpu_count']} cores; env: {env}")
+    if columns:
+        lines.append("torch, this process: the twin fed npnet's NHWC batch (channels-last convolutions), "
+                     "with npnet's allocator setting; torch as shipped: a fresh process, NCHW input, "
+                     "default allocator")
+    if result.get("compare_note"):
+        lines.append(result["compare_note"])
+    check = result.get("correctness")
+    if check:
+        worst = max(check["grads_max_rel_diff"], key=check["grads_max_rel_diff"].get)
+        lines.append(f"same weights, same batch of {check['batch_size']} (training=False): "
+                     f"max |logits diff| {check['logits_max_abs_diff']:.1e}, "
+                     f"|loss diff| {check['loss_abs_diff']:.1e}")
+        lines.append(f"  max rel diff: parameter grads {check['grads_max_rel_diff'][worst]:.1e} (worst "
+                     f"{worst}), dL/dx {check['input_grad_max_rel_diff']:.1e}, Grad-CAM maps "
+                     f"{check['gradcam_max_rel_diff']:.1e} ({check['gradcam_same_class']}/"
+                     f"{check['batch_size']} same predicted class)")
+        routed = check["pool_windows_routed_differently"]
+        lines.append("  max-pool windows whose winner differs (float32 near-ties): "
+                     + ", ".join(f"{name} {count}" for name, count in routed.items()))
+    return "\n".join(lines)
+
+
+def ratios(result, torch_result):
+    """npnet's images/s over torch's, per figure."""
+    return {key: result[f"{key}_img_per_s"] / torch_result[f"{key}_img_per_s"]
+            for key in ("train", "infer", "gradcam")}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m npnet.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median taken)")
+    parser.add_argument("--compare", choices=["torch"], help="also time the net in PyTorch (two ways) and check the twin agrees")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--out", help="also write the JSON to this file")
+    parser.add_argument("--skip-first-call", action="store_true",
+                        help="do not spawn the fresh process that measures first_call_s")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runtime.keep_freed_memory()
+    result = {"batch_size": args.batch_size, "repeats": args.repeats}
+    if not args.skip_first_call:             # first, while this process holds little memory
+        result["first_call_numba_cache"] = numba_cache_present()
+        result["first_call_s"] = first_call_seconds(args.batch_size)
+    result.update(bench_npnet(args.batch_size, args.repeats))
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["threads"] = thread_settings()
+    if args.compare == "torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            result["compare_note"] = ("note: torch is not installed, comparison skipped "
+                                      "(pip install -e '.[bench]')")
+        else:
+            result["torch"] = bench_torch(args.batch_size, args.repeats)
+            result["torch_as_shipped"] = bench_torch_as_shipped(args.batch_size, args.repeats)
+            for suffix in ("", "_as_shipped"):
+                result[f"ratios{suffix}"] = ratios(result, result[f"torch{suffix}"])
+            result["correctness"] = compare_with_torch(args.batch_size)
+            result["peak_rss_mb_with_torch"] = peak_rss_mb()
+    text = json.dumps(result, indent=2)
+    print(text if args.json else format_table(result))
+    if args.out:
+        with open(args.out, "w") as file:
+            file.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

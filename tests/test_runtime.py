@@ -1,0 +1,32 @@
+"""The process settings npnet makes on import: it fills in what the user left unset, never overrides
+them, and remembers which ones it set (the benchmark starts "PyTorch as shipped" without them)."""
+import json
+import os
+import subprocess
+import sys
+
+SCRIPT = ("import json, os, npnet.runtime as r; "
+          "print(json.dumps({'set_here': r.set_here, 'env': {k: os.environ.get(k) for k in r.THREAD_SETTINGS}}))")
+
+
+def import_npnet_with(environment):
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                          env=environment, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def without_thread_settings():
+    return {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+
+
+def test_import_sets_the_thread_settings_the_user_left_unset():
+    seen = import_npnet_with(without_thread_settings())
+    assert seen["env"] == {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+    assert sorted(seen["set_here"]) == ["OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"]
+
+
+def test_import_keeps_a_thread_setting_the_user_made_and_does_not_claim_it():
+    seen = import_npnet_with({**without_thread_settings(), "OMP_WAIT_POLICY": "ACTIVE"})
+    assert seen["env"]["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert seen["set_here"] == ["OPENBLAS_THREAD_TIMEOUT"]

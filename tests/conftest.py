@@ -1,3 +1,4 @@
+import npnet  # noqa: F401  (before numpy: OpenBLAS reads npnet's thread settings when it loads)
 import numpy as np
 import pytest
 

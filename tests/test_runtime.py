@@ -30,3 +30,24 @@ def test_import_keeps_a_thread_setting_the_user_made_and_does_not_claim_it():
     seen = import_npnet_with({**without_thread_settings(), "OMP_WAIT_POLICY": "ACTIVE"})
     assert seen["env"]["OMP_WAIT_POLICY"] == "ACTIVE"
     assert seen["set_here"] == ["OPENBLAS_THREAD_TIMEOUT"]
+
+
+def warnings_of(code, environment):
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=environment, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def test_importing_npnet_after_numpy_warns_that_openblas_will_spin():
+    stderr = warnings_of("import numpy; import npnet", without_thread_settings())
+    assert "RuntimeWarning: npnet was imported after numpy" in stderr
+
+
+def test_importing_npnet_first_gives_no_warning():
+    assert warnings_of("import npnet; import numpy", without_thread_settings()) == ""
+
+
+def test_no_warning_when_the_user_set_the_openblas_timeout_before_numpy():
+    environment = {**without_thread_settings(), "OPENBLAS_THREAD_TIMEOUT": "4"}
+    assert warnings_of("import numpy; import npnet", environment) == ""

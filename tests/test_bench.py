@@ -23,7 +23,7 @@ def test_bench_json_has_every_figure(tmp_path):
     assert json.loads(out.read_text()) == printed
     for key in FIGURES:
         assert printed[key] > 0, key
-    assert printed["batch_size"] == 8 and printed["repeats"] == 1
+    assert printed["batch_size"] == 8 and printed["repeats"] == 1 and printed["warmup"] >= 1
     assert printed["threads"]["numba"] >= 1
     assert set(printed["threads"]["env"]) == set(bench.THREAD_ENV)
 

@@ -27,8 +27,10 @@ inference runs under ``torch.inference_mode``; Grad-CAM hooks conv2d_3's ReLU an
 The ratio npnet/torch is npnet's images/s over torch's (above 1: npnet is faster). It then checks
 both engines give the same numbers on the same weights and batch.
 
-One warm-up run is excluded; each figure is the median of ``--repeats`` runs (default 5). Speed is
-measured here, never asserted in a test. Timings on a busy machine are noise: measure on an idle one.
+The first WARMUP (3) runs of each figure are excluded: over the first steps of a training step
+the allocator is still growing its heap (tens of thousands of page faults in the first, a few
+thousand in the next ones), and a training run is thousands of steps. Each figure is the median of
+``--repeats`` further runs (default 5). Speed is measured here, never asserted in a test. Timings on a busy machine are noise: measure on an idle one.
 """
 from .. import runtime  # noqa: F401  (tests replace runtime.keep_freed_memory through here)
 from .cli import format_table, main, parse_args  # noqa: F401

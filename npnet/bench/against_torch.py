@@ -11,7 +11,7 @@ import numpy as np
 from .. import runtime
 from ..losses import softmax_cross_entropy
 from ..models import seed_net
-from .engine import GRADCAM_LAYER, grad_cam, images_per_second, make_batch, median_seconds
+from .engine import GRADCAM_LAYER, WARMUP, grad_cam, images_per_second, make_batch, median_seconds
 
 AS_SHIPPED_SCRIPT = os.path.join(os.path.dirname(__file__), "torch_as_shipped.py")
 
@@ -56,7 +56,7 @@ def bench_torch_as_shipped(batch_size, repeats):
     environment = {key: value for key, value in os.environ.items() if key not in runtime.set_here}
     # -I: the script's folder (npnet/bench) is not put on sys.path, and nothing of npnet is imported
     command = [sys.executable, "-I", AS_SHIPPED_SCRIPT, "--threads", str(numba.get_num_threads()),
-               "--batch-size", str(batch_size), "--repeats", str(repeats)]
+               "--batch-size", str(batch_size), "--repeats", str(repeats), "--warmup", str(WARMUP)]
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the PyTorch-as-shipped subprocess failed:\n{done.stderr}")

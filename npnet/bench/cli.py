@@ -5,7 +5,7 @@ import sys
 
 from .. import runtime
 from .against_torch import bench_torch, bench_torch_as_shipped, compare_with_torch
-from .engine import bench_npnet, first_call_seconds, numba_cache_present
+from .engine import WARMUP, bench_npnet, first_call_seconds, numba_cache_present
 from .machine import peak_rss_mb, thread_settings
 
 
@@ -17,7 +17,7 @@ def format_table(result):
                                           ("torch_as_shipped", "_as_shipped", "torch as shipped"))
                if key in result]
     lines = [f"npnet benchmark: seed net, batch {result['batch_size']}, median of {result['repeats']} "
-             "(1 warm-up excluded)",
+             f"({WARMUP} warm-up runs excluded)",
              f"{'':24}{'npnet':>10}" + "".join(f"{label:>24}" for label, _, _ in columns)]
     for key, label in (("train", "train step (img/s)"), ("infer", "inference (img/s)"),
                        ("gradcam", "Grad-CAM (img/s)")):
@@ -78,7 +78,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     runtime.keep_freed_memory()
-    result = {"batch_size": args.batch_size, "repeats": args.repeats}
+    result = {"batch_size": args.batch_size, "repeats": args.repeats, "warmup": WARMUP}
     if not args.skip_first_call:             # first, while this process holds little memory
         result["first_call_numba_cache"] = numba_cache_present()
         result["first_call_s"] = first_call_seconds(args.batch_size)

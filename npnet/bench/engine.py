@@ -13,6 +13,7 @@ from ..optimizers import Adam
 from ..training.step import train_step
 
 GRADCAM_LAYER = "conv2d_3"
+WARMUP = 3          # runs excluded before timing (see the package docstring)
 
 # What the fresh process runs for first_call_s; it prints the seconds from before `import npnet`.
 FIRST_CALL_SCRIPT = """
@@ -56,7 +57,7 @@ def grad_cam(model, x, layer=GRADCAM_LAYER):
     return maps, predicted
 
 
-def median_seconds(run, repeats, warmup=1):
+def median_seconds(run, repeats, warmup=WARMUP):
     """Call ``run()`` warmup + repeats times; return the timings of the last ``repeats`` (seconds)."""
     for _ in range(warmup):
         run()

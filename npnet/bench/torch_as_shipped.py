@@ -10,7 +10,8 @@ variables npnet set. What differs from the in-process twin, and why each matters
     allocator  glibc's default: arrays above its mmap threshold (at most 32 MB) are returned to the
                kernel when freed and page-faulted in again on the next step
 
-The three figures are timed as in the benchmark: one warm-up run, then the median of ``--repeats``.
+The three figures are timed as in the benchmark: ``--warmup`` runs excluded, then the median of
+``--repeats``.
 Weights are PyTorch's own initialization; speed does not depend on their values. Prints one JSON
 object: {"train_img_per_s", "infer_img_per_s", "gradcam_img_per_s", "threads", "version"}.
 
@@ -39,8 +40,9 @@ def seed_net(num_classes=43):
 CONV2D_3_RELU = 7   # index of conv2d_3's ReLU in seed_net(): Grad-CAM's activations A
 
 
-def median_seconds(run, repeats):
-    run()                                               # warm-up, excluded
+def median_seconds(run, repeats, warmup):
+    for _ in range(warmup):                             # excluded
+        run()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -54,6 +56,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -85,7 +88,7 @@ def main(argv=None):
         (dA,) = torch.autograd.grad(score, A)
         torch.relu((dA.mean(dim=(2, 3), keepdim=True) * A).sum(dim=1))
 
-    result = {f"{name}_img_per_s": args.batch_size / median_seconds(run, args.repeats)
+    result = {f"{name}_img_per_s": args.batch_size / median_seconds(run, args.repeats, args.warmup)
               for name, run in (("train", train), ("infer", infer), ("gradcam", gradcam))}
     result.update(threads=torch.get_num_threads(), version=torch.__version__)
     print(json.dumps(result))

@@ -43,12 +43,14 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, dlogits, input_grad=True, stop_at=None, keep_output_grads=True):
+    def backward(self, dlogits, input_grad=True, stop_at=None, keep_output_grads=True, param_grads=True):
         """Backpropagate dlogits; fill every layer's ``grads`` and return dL/dx.
 
         input_grad=False skips the first layer's dx (training never needs it).
         stop_at='conv2d_3' stops once that layer's ``doutput`` is recorded and returns it: the
         layers below it (and its own weight gradients) are not computed.
+        param_grads=False computes only the gradients flowing down (each layer's ``grads`` is left as
+        it was): Grad-CAM's dy/dA, as ``torch.autograd.grad`` gives it.
         keep_output_grads=False does not keep each layer's ``doutput`` (training does not read
         them; at batch 1024 they hold about 300 MB).
         """
@@ -60,7 +62,7 @@ class Sequential:
             layer.doutput = dout if keep_output_grads or layer.name == stop_at else None
             if layer.name == stop_at:
                 return dout
-            dout = layer.backward(dout, input_grad=input_grad or index > 0)
+            dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads)
         return dout
 
     def predict_proba(self, x, batch_size=1024):

@@ -107,6 +107,19 @@ def test_backward_can_stop_at_a_layer_and_return_its_output_gradient(rng):
     np.testing.assert_array_equal(stopped, full)
 
 
+def test_backward_without_param_grads_gives_the_same_input_gradient_and_leaves_grads_alone(rng):
+    model = seed_net()
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    dlogits = rng.standard_normal((2, 43)).astype(np.float32)
+    model.forward(x)
+    full = model.backward(dlogits)
+    before = {key: value.copy() for key, value in model.grads().items()}
+    model.forward(x)
+    only_dx = model.backward(-2 * dlogits, param_grads=False) / -2     # other grads, were they computed
+    np.testing.assert_allclose(only_dx, full, rtol=1e-6, atol=1e-9)
+    assert all(np.array_equal(model.grads()[key], before[key]) for key in before)
+
+
 def test_config_round_trip_rebuilds_the_same_architecture():
     model = seed_net()
     rebuilt = Sequential.from_config(model.get_config())

@@ -70,7 +70,7 @@ def grad_cam_weights(model, images, classes=None, layer=None):
     chosen = resolve_classes(classes, logits)
     dlogits = np.zeros_like(logits)
     dlogits[np.arange(len(chosen)), chosen] = 1.0          # d y^c / d logits
-    model.backward(dlogits, stop_at=target.name)             # records target.doutput = dy^c/dA
+    model.backward(dlogits, stop_at=target.name, param_grads=False)   # records target.doutput = dy^c/dA
     activations, gradients = target.output, target.doutput
     alpha = gradients.mean(axis=(1, 2))
     return alpha, activations, chosen, logits

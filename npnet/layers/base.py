@@ -67,8 +67,10 @@ class Layer:
     def forward(self, x, training=False):
         raise NotImplementedError
 
-    def backward(self, dout, input_grad=True):
-        """Return dL/dx (``None`` when ``input_grad`` is False: the first layer needs no dx)."""
+    def backward(self, dout, input_grad=True, param_grads=True):
+        """Return dL/dx (``None`` when ``input_grad`` is False: the first layer needs no dx) and fill
+        ``grads`` beside ``params``; ``param_grads=False`` leaves ``grads`` as they are and computes
+        only dL/dx (Grad-CAM needs dy/dA, not the weights' gradients)."""
         raise NotImplementedError
 
     def __repr__(self):

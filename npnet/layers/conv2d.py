@@ -26,7 +26,8 @@ class Conv2D(Layer):
         dbias   = dz summed over N, Ho, Wo        (F,)
         dx      = col2im(dz @ kernel.reshape(K, F).T)
 
-    Cached for backward: ``cols`` and ``output``. Grad-CAM reads ``output`` (the activations A, after
+    Cached for backward: ``cols`` and ``output``. ``backward(dout, param_grads=False)`` computes dz
+    and dx only. Grad-CAM reads ``output`` (the activations A, after
     the ReLU) and ``doutput`` (dL/dA, which ``Sequential.backward`` records on every layer).
     """
 
@@ -90,14 +91,17 @@ class Conv2D(Layer):
         self.output = z.reshape(N, Ho, Wo, F)
         return self.output
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout, input_grad=True, param_grads=True):
         kernel = self.params["kernel"]
         kh, kw, C, F = kernel.shape
         N, Ho, Wo, _ = dout.shape
         relu = self.activation == "relu"
-        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
-        dz = dz.reshape(N * Ho * Wo, F)
-        self.grads["kernel"] = (self.cols.T @ dz).reshape(kernel.shape)
+        if param_grads:
+            dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
+            dz = dz.reshape(N * Ho * Wo, F)
+            self.grads["kernel"] = (self.cols.T @ dz).reshape(kernel.shape)
+        else:
+            dz = (kernels.active().relu_backward(dout, self.output) if relu else dout).reshape(N * Ho * Wo, F)
         if not input_grad:
             return None
         dcols = (dz @ kernel.reshape(kh * kw * C, F).T).reshape(N, Ho, Wo, kh, kw, C)

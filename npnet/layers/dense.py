@@ -16,7 +16,8 @@ class Dense(Layer):
         dbias   = dz.sum(axis=0)       (U,)
         dx      = dz @ kernel.T        (N, D)
 
-    Cached for backward: ``x`` and ``output``.
+    Cached for backward: ``x`` and ``output``. ``backward(dout, param_grads=False)`` computes dz and
+    dx only.
     """
 
     name_prefix = "dense"
@@ -50,8 +51,11 @@ class Dense(Layer):
         self.output = kernels.active().bias_relu(z, self.params["bias"], self.activation == "relu")
         return self.output
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout, input_grad=True, param_grads=True):
         relu = self.activation == "relu"
-        dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
-        self.grads["kernel"] = self.x.T @ dz
+        if param_grads:
+            dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
+            self.grads["kernel"] = self.x.T @ dz
+        else:
+            dz = kernels.active().relu_backward(dout, self.output) if relu else dout
         return dz @ self.params["kernel"].T if input_grad else None

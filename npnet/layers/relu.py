@@ -22,5 +22,5 @@ class ReLU(Layer):
         self.output = np.maximum(x, 0)
         return self.output
 
-    def backward(self, dout, input_grad=True):
+    def backward(self, dout, input_grad=True, param_grads=True):
         return kernels.active().relu_backward(dout, self.output)

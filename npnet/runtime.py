@@ -30,6 +30,8 @@ _M_MMAP_THRESHOLD = -3
 # the THREAD_SETTINGS keys this process set itself (not the user): the benchmark's "PyTorch as
 # shipped" process is started without them
 set_here = []
+# True when npnet had to set OPENBLAS_THREAD_TIMEOUT but numpy, and with it OpenBLAS, was loaded first
+blas_loaded_too_early = False
 
 
 LATE_IMPORT_WARNING = (
@@ -40,12 +42,20 @@ LATE_IMPORT_WARNING = (
 
 def quiet_thread_pools():
     """Set the thread-pool environment (only where the user has not set it). OpenBLAS reads its
-    variable once, when numpy loads it: if numpy came first, warn (RuntimeWarning) instead."""
+    variable once, when numpy loads it: if numpy came first, remember it (see ``warn_if_blas_spins``)."""
+    global blas_loaded_too_early
     for key, value in THREAD_SETTINGS.items():
         if key not in os.environ:
             os.environ[key] = value
             set_here.append(key)
-    if "OPENBLAS_THREAD_TIMEOUT" in set_here and "numpy" in sys.modules:
+    blas_loaded_too_early = "OPENBLAS_THREAD_TIMEOUT" in set_here and "numpy" in sys.modules
+
+
+def warn_if_blas_spins():
+    """RuntimeWarning if numpy was imported before npnet, so OpenBLAS's idle threads spin. Called
+    where speed matters (a Trainer starting), not on import: a learner checking gradients does not
+    need to hear about it."""
+    if blas_loaded_too_early:
         warnings.warn(LATE_IMPORT_WARNING, RuntimeWarning, stacklevel=3)
 
 

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from npnet import checkpoint
+from npnet import checkpoint, runtime
 from npnet.data import Dataset
 from npnet.errors import NonFiniteError, NpnetError
 from npnet.training import Recipe, Trainer, learning_rate
@@ -156,3 +156,9 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 def test_a_bad_recipe_is_refused_with_the_reason(options, message):
     with pytest.raises(ValueError, match=message):
         Recipe().with_options(**options)
+
+
+def test_a_trainer_starting_warns_if_openblas_threads_will_spin(monkeypatch, tmp_path, data):
+    monkeypatch.setattr(runtime, "blas_loaded_too_early", True)
+    with pytest.warns(RuntimeWarning, match="imported after numpy"):
+        Trainer(RECIPE, *data, tmp_path / "run", CLASSES, progress=False, log=None)

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .. import checkpoint
+from .. import checkpoint, runtime
 from ..augment import AugmentConfig, augment
 from ..errors import NonFiniteError, NpnetError
 from ..layers import Dropout
@@ -65,6 +65,7 @@ class Trainer:
     def __init__(self, recipe, train, valid, out_dir, class_names, progress=True, log=tqdm.write):
         if len(train) == 0:
             raise NpnetError("the training split is empty")
+        runtime.warn_if_blas_spins()
         self.recipe = recipe
         self.train, self.valid = train, valid
         self.out_dir = os.fspath(out_dir)

@@ -30,7 +30,8 @@ both engines give the same numbers on the same weights and batch.
 The first WARMUP (3) runs of each figure are excluded: over the first steps of a training step
 the allocator is still growing its heap (tens of thousands of page faults in the first, a few
 thousand in the next ones), and a training run is thousands of steps. Each figure is the median of
-``--repeats`` further runs (default 5). Speed is measured here, never asserted in a test. Timings on a busy machine are noise: measure on an idle one.
+``--repeats`` further runs (default 5). Speed is measured here, never asserted in a test. Timings
+on a busy machine are noise: measure on an idle one.
 """
 from .. import runtime  # noqa: F401  (tests replace runtime.keep_freed_memory through here)
 from .cli import format_table, main, parse_args  # noqa: F401

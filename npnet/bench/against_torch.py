@@ -14,6 +14,10 @@ from ..models import seed_net
 from .engine import GRADCAM_LAYER, WARMUP, grad_cam, images_per_second, make_batch, median_seconds
 
 AS_SHIPPED_SCRIPT = os.path.join(os.path.dirname(__file__), "torch_as_shipped.py")
+# runs the script as __main__ without putting its folder (or the working directory) on sys.path, so
+# nothing of npnet can be imported by accident; PYTHONPATH and user site-packages still apply
+RUN_AS_MAIN = ("import runpy, sys; del sys.path[0]; sys.argv[0] = sys.argv.pop(1); "
+               "runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
 def bench_torch(batch_size, repeats):
@@ -54,9 +58,9 @@ def bench_torch_as_shipped(batch_size, repeats):
     """The same three figures for PyTorch as a user runs it (``torch_as_shipped.py``): a fresh
     process, NCHW input, the user's environment without what npnet set, glibc's default allocator."""
     environment = {key: value for key, value in os.environ.items() if key not in runtime.set_here}
-    # -I: the script's folder (npnet/bench) is not put on sys.path, and nothing of npnet is imported
-    command = [sys.executable, "-I", AS_SHIPPED_SCRIPT, "--threads", str(numba.get_num_threads()),
-               "--batch-size", str(batch_size), "--repeats", str(repeats), "--warmup", str(WARMUP)]
+    command = [sys.executable, "-c", RUN_AS_MAIN, AS_SHIPPED_SCRIPT,
+               "--threads", str(numba.get_num_threads()), "--batch-size", str(batch_size),
+               "--repeats", str(repeats), "--warmup", str(WARMUP)]
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the PyTorch-as-shipped subprocess failed:\n{done.stderr}")

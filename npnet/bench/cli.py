@@ -67,7 +67,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m npnet.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median taken)")
-    parser.add_argument("--compare", choices=["torch"], help="also time the net in PyTorch (two ways) and check the twin agrees")
+    parser.add_argument("--compare", choices=["torch"],
+                        help="also time the net in PyTorch (two ways) and check the twin agrees")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--out", help="also write the JSON to this file")
     parser.add_argument("--skip-first-call", action="store_true",

@@ -5,6 +5,9 @@ Threads. Two thread pools share the cores: OpenBLAS's (every matrix product) and
 starves the other: measured here, a 5-MFLOP matmul took 7.6 ms instead of 0.03 ms, and a training
 step 4.2 s instead of 0.38 s. ``quiet_thread_pools()`` makes idle threads sleep. It must run before
 numpy and numba start their pools, so ``npnet/__init__.py`` calls it; a value the user set wins.
+OpenBLAS reads its variable only when numpy loads it: in a script that imports numpy before npnet
+the setting comes too late, its idle thread spins ~0.1 s after every product and npnet's kernels
+run beside it (inference ~20% slower here). ``warn_if_blas_spins()`` says so when a Trainer starts.
 
 Memory. A batch's activations are 30-120 MB arrays, allocated and freed every step. glibc returns
 each array above 32 MB to the kernel and faults in fresh pages the next time (a fault per 4 KB).

@@ -41,6 +41,7 @@ CONV2D_3_RELU = 7   # index of conv2d_3's ReLU in seed_net(): Grad-CAM's activat
 
 
 def median_seconds(run, repeats, warmup):
+    # npnet.bench.engine.median_seconds again: this file may not import anything of npnet
     for _ in range(warmup):                             # excluded
         run()
     times = []

@@ -27,8 +27,8 @@ class Conv2D(Layer):
         dx      = col2im(dz @ kernel.reshape(K, F).T)
 
     Cached for backward: ``cols`` and ``output``. ``backward(dout, param_grads=False)`` computes dz
-    and dx only. Grad-CAM reads ``output`` (the activations A, after
-    the ReLU) and ``doutput`` (dL/dA, which ``Sequential.backward`` records on every layer).
+    and dx only. Grad-CAM reads ``output`` (the activations A, after the ReLU) and ``doutput``
+    (dL/dA, which ``Sequential.backward`` records on every layer).
     """
 
     name_prefix = "conv2d"
@@ -101,7 +101,8 @@ class Conv2D(Layer):
             dz = dz.reshape(N * Ho * Wo, F)
             self.grads["kernel"] = (self.cols.T @ dz).reshape(kernel.shape)
         else:
-            dz = (kernels.active().relu_backward(dout, self.output) if relu else dout).reshape(N * Ho * Wo, F)
+            dz = kernels.active().relu_backward(dout, self.output) if relu else dout
+            dz = dz.reshape(N * Ho * Wo, F)
         if not input_grad:
             return None
         dcols = (dz @ kernel.reshape(kh * kw * C, F).T).reshape(N, Ho, Wo, kh, kw, C)

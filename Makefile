@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
 # The data: the shared GTSRB pickles beside the checkout when they are there, else data/ (downloaded).
 DATA   ?= $(if $(wildcard ../shared/gtsrb/train.p),../shared/gtsrb,data)
 ARGS   ?=
@@ -26,6 +27,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# the optional PyTorch extra, once (for make test-all and make bench-torch)
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
 train: $(STAMP)
 	$(PY) train.py --data $(DATA) $(ARGS)
 
@@ -36,15 +42,13 @@ test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
 # test-all adds the slow tests and the PyTorch comparison tests (installs the optional torch extra)
-test-all: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+test-all: $(BENCH_STAMP)
 	$(PY) -m pytest -m "" $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m npnet.bench $(ARGS)
 
-bench-torch: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+bench-torch: $(BENCH_STAMP)
 	$(PY) -m npnet.bench --compare torch $(ARGS)
 
 explain: $(STAMP)

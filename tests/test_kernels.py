@@ -24,6 +24,22 @@ def test_col2im_fast_equals_reference(rng, shape, dtype):
     np.testing.assert_allclose(fast.col2im(dcols, shape), reference.col2im(dcols, shape), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("module", [fast, reference], ids=["fast", "reference"])
+def test_im2col_writes_into_out_when_given(rng, module):
+    x = rng.standard_normal((2, 6, 5, 3)).astype(np.float32)
+    out = np.full((2, 4, 3, 3, 3, 3), np.nan, dtype=np.float32)
+    assert module.im2col(x, 3, 3, out=out) is out
+    np.testing.assert_array_equal(out, reference.im2col(x, 3, 3))
+
+
+@pytest.mark.parametrize("module", [fast, reference], ids=["fast", "reference"])
+def test_col2im_overwrites_out_when_given(rng, module):
+    dcols = rng.standard_normal((2, 4, 3, 3, 3, 3)).astype(np.float32)
+    out = np.full((2, 6, 5, 3), 100.0, dtype=np.float32)        # old contents must not be added to
+    assert module.col2im(dcols, out.shape, out=out) is out
+    np.testing.assert_allclose(out, reference.col2im(dcols, out.shape), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("pool", [2, 3])
 def test_maxpool_forward_fast_equals_reference(rng, shape, pool):

@@ -5,7 +5,7 @@ import pytest
 
 from npnet import kernels
 from npnet.gradcheck import check_layer
-from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, conv2d
 
 TOLERANCE = 1e-6
 
@@ -79,6 +79,54 @@ def test_conv2d_gradients(rng, kernel_choice, padding, activation):
 def test_conv2d_gradients_batch_of_one_with_odd_kernel(rng):
     layer = build(Conv2D(3, (2, 3), activation="relu"), (5, 4, 2))
     assert max(check_layer(layer, rng.standard_normal((1, 5, 4, 2))).values()) < TOLERANCE
+
+
+def test_conv2d_gradients_when_every_image_is_its_own_slice(rng, kernel_choice, monkeypatch):
+    monkeypatch.setattr(conv2d, "SLICE_BYTES", 1)
+    layer = build(Conv2D(4, 2, activation="relu", padding="same"), (5, 6, 3))
+    layer.params["bias"] = rng.standard_normal(4)
+    assert len(conv2d.image_slices(3, 1)) == 3
+    assert max(check_layer(layer, rng.standard_normal((3, 5, 6, 3))).values()) < TOLERANCE
+
+
+def run_conv2d(layer, x, dout, training=True):
+    output = layer.forward(x, training=training).copy()
+    dx = layer.backward(dout)
+    return output, dx, {key: value.copy() for key, value in layer.grads.items()}
+
+
+def test_conv2d_results_do_not_depend_on_the_slicing(rng, kernel_choice, monkeypatch):
+    layer = build(Conv2D(6, 3, activation="relu"), (9, 8, 4)).astype(np.float32)
+    x = rng.standard_normal((7, 9, 8, 4)).astype(np.float32)
+    dout = rng.standard_normal((7, 7, 6, 6)).astype(np.float32)
+    whole = run_conv2d(layer, x, dout)
+    monkeypatch.setattr(conv2d, "SLICE_BYTES", 2 * 7 * 6 * 3 * 3 * 4 * 4)   # 2 images a slice
+    assert len(conv2d.image_slices(7, 7 * 6 * 3 * 3 * 4 * 4)) == 4
+    sliced = run_conv2d(layer, x, dout)
+    np.testing.assert_allclose(sliced[0], whole[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(sliced[1], whole[1], rtol=1e-6, atol=1e-6)
+    for key in whole[2]:
+        np.testing.assert_allclose(sliced[2][key], whole[2][key], rtol=1e-6, atol=1e-6)
+
+
+def test_conv2d_keeps_patches_only_when_training(rng):
+    layer = build(Conv2D(3, 2), (5, 5, 2))
+    layer.forward(rng.standard_normal((2, 5, 5, 2)), training=False)
+    assert layer.cols is None
+    layer.forward(rng.standard_normal((2, 5, 5, 2)), training=True)
+    assert layer.cols.shape == (2, 4, 4, 2, 2, 2)
+
+
+def test_conv2d_backward_after_an_inference_forward_equals_after_a_training_forward(rng, kernel_choice):
+    layer = build(Conv2D(4, 3, activation="relu"), (6, 7, 3))
+    layer.params["bias"] = rng.standard_normal(4)
+    x, dout = rng.standard_normal((2, 6, 7, 3)), rng.standard_normal((2, 4, 5, 4))
+    after_training = run_conv2d(layer, x, dout, training=True)
+    after_inference = run_conv2d(layer, x, dout, training=False)
+    for trained, inferred in zip(after_training[:2], after_inference[:2]):
+        np.testing.assert_array_equal(trained, inferred)
+    for key in after_training[2]:
+        np.testing.assert_allclose(after_inference[2][key], after_training[2][key], rtol=1e-12)
 
 
 @pytest.mark.parametrize("activation", [None, "relu"])

@@ -17,11 +17,11 @@ def _compile(function):
     return njit(parallel=True, cache=True, nogil=True)(function)
 
 
-def _im2col(x, kh, kw):
+def _im2col(x, kh, kw, out=None):
     N, H, W, C = x.shape
     Ho, Wo = H - kh + 1, W - kw + 1
     run = kw * C                      # x[n, i + di, j : j + kw, :] is one contiguous run
-    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
+    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype) if out is None else out
     flat_x = x.reshape(N, H * W * C)  # one flat row per image: each run is a slice copy
     flat_cols = cols.reshape(N, Ho * Wo * kh * run)
     for n in prange(N):
@@ -35,10 +35,11 @@ def _im2col(x, kh, kw):
     return cols
 
 
-def _col2im(dcols, x_shape):
+def _col2im(dcols, x_shape, out=None):
     N, Ho, Wo, kh, kw, C = dcols.shape
-    dx = np.zeros(x_shape, dtype=dcols.dtype)
+    dx = np.empty(x_shape, dtype=dcols.dtype) if out is None else out
     for n in prange(N):
+        dx[n] = 0
         for i in range(Ho):
             for j in range(Wo):
                 for di in range(kh):

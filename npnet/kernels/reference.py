@@ -13,29 +13,35 @@ a learner can read it in one breath; ``fast.py`` has the same functions, compile
 import numpy as np
 
 
-def im2col(x, kh, kw):
+def im2col(x, kh, kw, out=None):
     """Gather every kh x kw patch of x (stride 1, no padding).
 
     x: (N, H, W, C)  ->  cols: (N, Ho, Wo, kh, kw, C) with Ho = H - kh + 1, Wo = W - kw + 1 and
-    cols[n, i, j, di, dj, c] = x[n, i + di, j + dj, c].
+    cols[n, i, j, di, dj, c] = x[n, i + di, j + dj, c]. Written into ``out`` when given (a
+    contiguous array of that shape), else into a new array.
     """
     N, H, W, C = x.shape
     Ho, Wo = H - kh + 1, W - kw + 1
-    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
+    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype) if out is None else out
     for di in range(kh):
         for dj in range(kw):
             cols[:, :, :, di, dj, :] = x[:, di:di + Ho, dj:dj + Wo, :]
     return cols
 
 
-def col2im(dcols, x_shape):
+def col2im(dcols, x_shape, out=None):
     """The adjoint of im2col: add every patch gradient back to the pixel it came from.
 
     dcols: (N, Ho, Wo, kh, kw, C), x_shape = (N, H, W, C)  ->  dx: (N, H, W, C) with
     dx[n, h, w, c] = sum over (i, j, di, dj) with i + di = h, j + dj = w of dcols[n, i, j, di, dj, c].
+    Written into ``out`` when given (overwritten, not added to), else into a new array.
     """
     N, Ho, Wo, kh, kw, C = dcols.shape
-    dx = np.zeros(x_shape, dtype=dcols.dtype)
+    if out is None:
+        dx = np.zeros(x_shape, dtype=dcols.dtype)
+    else:
+        dx = out
+        dx[...] = 0
     for di in range(kh):
         for dj in range(kw):
             dx[:, di:di + Ho, dj:dj + Wo, :] += dcols[:, :, :, di, dj, :]

@@ -4,6 +4,10 @@ import numpy as np
 from .. import kernels
 from .base import Layer, check_activation, glorot_uniform
 
+#: Patches gathered per slice of the batch: a few MB, so that they are still in the 32 MB L3 cache
+#: (mostly in L2) when the matrix product reads them. Measured in docs/perf.md (row 18).
+SLICE_BYTES = 4 * 2**20
+
 
 class Conv2D(Layer):
     """out = act(conv(x, kernel) + bias), computed as one matrix product over im2col patches.
@@ -26,7 +30,11 @@ class Conv2D(Layer):
         dbias   = dz summed over N, Ho, Wo        (F,)
         dx      = col2im(dz @ kernel.reshape(K, F).T)
 
-    Cached for backward: ``cols`` and ``output``. ``backward(dout, param_grads=False)`` computes dz
+    Both passes run over slices of a few dozen images (``image_slices``): each slice's patches are
+    gathered and multiplied while they are still in cache. The results do not depend on the slicing.
+
+    Cached for backward: ``output``, ``padded_input`` and, when training, ``cols`` (a backward after
+    ``training=False`` gathers the patches again). ``backward(dout, param_grads=False)`` computes dz
     and dx only. Grad-CAM reads ``output`` (the activations A, after the ReLU) and ``doutput``
     (dL/dA, which ``Sequential.backward`` records on every layer).
     """
@@ -41,8 +49,7 @@ class Conv2D(Layer):
         if padding not in ("valid", "same"):
             raise ValueError(f"unknown padding {padding!r}: use 'valid' or 'same'")
         self.padding = padding
-        self.cols = self.output = None
-        self.padded_shape = None
+        self.cols = self.output = self.padded_input = None
 
     def get_config(self):
         return {"filters": self.filters, "kernel_size": list(self.kernel_size),
@@ -81,32 +88,50 @@ class Conv2D(Layer):
         if self.padding == "same":
             x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
         x = np.ascontiguousarray(x)           # the fast im2col reads x as one flat row per image
-        self.padded_shape = x.shape
+        self.padded_input = x
         N, H, W, _ = x.shape
         Ho, Wo = H - kh + 1, W - kw + 1
+        K = kh * kw * C
 
-        self.cols = kernels.active().im2col(x, kh, kw).reshape(N * Ho * Wo, kh * kw * C)
-        z = self.cols @ kernel.reshape(kh * kw * C, F)
-        z = kernels.active().bias_relu(z, bias, self.activation == "relu")
-        self.output = z.reshape(N, Ho, Wo, F)
+        # Only training keeps the patches (for dkernel); a backward after training=False gathers
+        # them again from padded_input.
+        self.cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype) if training else None
+        z = np.empty((N, Ho, Wo, F), dtype=x.dtype)
+        for images in image_slices(N, Ho * Wo * K * x.itemsize):
+            cols = kernels.active().im2col(x[images], kh, kw,
+                                           out=None if self.cols is None else self.cols[images])
+            z_rows = z[images].reshape(-1, F)
+            np.matmul(cols.reshape(-1, K), kernel.reshape(K, F), out=z_rows)
+            kernels.active().bias_relu(z_rows, bias, self.activation == "relu")
+        self.output = z
         return self.output
 
     def backward(self, dout, input_grad=True, param_grads=True):
         kernel = self.params["kernel"]
         kh, kw, C, F = kernel.shape
+        K = kh * kw * C
         N, Ho, Wo, _ = dout.shape
         relu = self.activation == "relu"
         if param_grads:
             dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
-            dz = dz.reshape(N * Ho * Wo, F)
-            self.grads["kernel"] = (self.cols.T @ dz).reshape(kernel.shape)
+            cols = self.cols if self.cols is not None else \
+                kernels.active().im2col(self.padded_input, kh, kw)
+            self.grads["kernel"] = (cols.reshape(-1, K).T @ dz.reshape(-1, F)).reshape(kernel.shape)
         else:
             dz = kernels.active().relu_backward(dout, self.output) if relu else dout
-            dz = dz.reshape(N * Ho * Wo, F)
         if not input_grad:
             return None
-        dcols = (dz @ kernel.reshape(kh * kw * C, F).T).reshape(N, Ho, Wo, kh, kw, C)
-        dx = kernels.active().col2im(dcols, self.padded_shape)
+        dx = np.empty(self.padded_input.shape, dtype=dout.dtype)
+        for images in image_slices(N, Ho * Wo * K * dout.itemsize):
+            dcols = dz[images].reshape(-1, F) @ kernel.reshape(K, F).T
+            kernels.active().col2im(dcols.reshape(-1, Ho, Wo, kh, kw, C), dx[images].shape, out=dx[images])
         (top, bottom), (left, right) = self.padding_widths()
-        H, W = self.padded_shape[1:3]
+        H, W = dx.shape[1:3]
         return dx[:, top:H - bottom, left:W - right, :]
+
+
+def image_slices(count, bytes_per_image):
+    """Slices of ``count`` images whose patches take about ``SLICE_BYTES``: gathered, multiplied and
+    activated one slice at a time, the patches are still in cache when the product reads them."""
+    step = max(1, SLICE_BYTES // bytes_per_image)
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]

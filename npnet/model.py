@@ -1,7 +1,7 @@
 """Sequential: layers applied one after another, and the chain rule walked back through them."""
 import numpy as np
 
-from .layers import LAYER_TYPES
+from .layers import LAYER_TYPES, Conv2D, MaxPool2D
 
 
 class Sequential:
@@ -52,17 +52,28 @@ class Sequential:
         param_grads=False computes only the gradients flowing down (each layer's ``grads`` is left as
         it was): Grad-CAM's dy/dA, as ``torch.autograd.grad`` gives it.
         keep_output_grads=False does not keep each layer's ``doutput`` (training does not read
-        them; at batch 1024 they hold about 300 MB).
+        them; at batch 1024 they hold about 300 MB), and then a Conv2D followed by a MaxPool2D is
+        walked back in one step that skips the pool's zeros (``Conv2D.backward_through_pool``).
         """
         if stop_at is not None:
             self.layer(stop_at)  # fail early on an unknown name
         dout = dlogits
-        for index in range(len(self.layers) - 1, -1, -1):
+        index = len(self.layers) - 1
+        while index >= 0:
             layer = self.layers[index]
             layer.doutput = dout if keep_output_grads or layer.name == stop_at else None
             if layer.name == stop_at:
                 return dout
+            below = self.layers[index - 1] if index > 0 else None
+            if (not keep_output_grads and param_grads and below is not None and below.name != stop_at
+                    and isinstance(layer, MaxPool2D) and isinstance(below, Conv2D)):
+                # conv -> pool in one step (Conv2D.backward_through_pool): the same gradients
+                below.doutput = None
+                dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1)
+                index -= 2
+                continue
             dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads)
+            index -= 1
         return dout
 
     def predict_proba(self, x, batch_size=1024):

@@ -121,3 +121,53 @@ def test_the_switch_refuses_an_unknown_name():
 @pytest.mark.parametrize("name", kernels.KERNEL_NAMES)
 def test_both_modules_provide_every_kernel(name):
     assert callable(getattr(fast, name)) and callable(getattr(reference, name))
+
+
+def conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu=True, ties=False):
+    """A convolution's patches and its pooled output, as a Conv2D then a MaxPool2D make them."""
+    x = rng.standard_normal(shape).astype(dtype)
+    if ties:
+        x = np.round(x).astype(dtype)          # many equal values: tied windows and exact zeros
+    kernel = rng.standard_normal((kh, kw, shape[-1], F)).astype(dtype)
+    cols = reference.im2col(x, kh, kw)
+    z = cols.reshape(-1, kh * kw * shape[-1]) @ kernel.reshape(-1, F)
+    if ties:
+        z = np.round(z)
+    z = reference.bias_relu(z, np.zeros(F, dtype), relu).reshape(cols.shape[:3] + (F,))
+    pooled, argmax = reference.maxpool_forward(z, pool)
+    dpooled = rng.standard_normal(pooled.shape).astype(dtype)
+    return x, kernel, cols, pooled, argmax, dpooled
+
+
+CONV_POOL_CASES = [((2, 8, 8, 3), 3, 3, 4, 2), ((3, 7, 9, 5), 2, 2, 16, 2), ((2, 11, 10, 2), 2, 3, 3, 3),
+                   ((1, 4, 4, 1), 1, 1, 1, 2)]
+
+
+@pytest.mark.parametrize("shape, kh, kw, F, pool", CONV_POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu, ties", [(True, False), (False, False), (True, True)])
+def test_conv_pool_weight_grads_fast_equals_reference(rng, shape, kh, kw, F, pool, dtype, relu, ties):
+    _, _, cols, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu, ties)
+    for fast_grad, reference_grad in zip(fast.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu),
+                                         reference.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu)):
+        assert fast_grad.dtype == dtype
+        np.testing.assert_allclose(fast_grad, reference_grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape, kh, kw, F, pool", CONV_POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu, ties", [(True, False), (False, False), (True, True)])
+def test_conv_pool_input_grad_fast_equals_reference(rng, shape, kh, kw, F, pool, dtype, relu, ties):
+    x, kernel, _, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu, ties)
+    dx_fast = fast.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x.shape)
+    assert dx_fast.dtype == dtype
+    np.testing.assert_allclose(dx_fast, reference.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool,
+                                                                       relu, x.shape), rtol=1e-5, atol=1e-5)
+
+
+def test_winner_gradients_go_to_active_winners_only():
+    pooled = np.array([[[[2.0], [0.0]]]], dtype=np.float32)         # (1, 1, 2, 1): 2 windows
+    argmax = np.array([[[[3], [1]]]], dtype=np.uint8)
+    dpooled = np.array([[[[5.0], [7.0]]]], dtype=np.float32)
+    dz = reference.winner_gradients(dpooled, pooled, argmax, (1, 2, 4, 1), 2, relu=True)
+    np.testing.assert_array_equal(dz[0, :, :, 0], [[0, 0, 0, 0], [0, 5, 0, 0]])  # the inactive window's 7 is dropped

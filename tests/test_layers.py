@@ -129,6 +129,26 @@ def test_conv2d_backward_after_an_inference_forward_equals_after_a_training_forw
         np.testing.assert_allclose(after_inference[2][key], after_training[2][key], rtol=1e-12)
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("pool_size", [2, 3])
+def test_conv2d_backward_through_pool_equals_pool_then_conv_backward(rng, kernel_choice, padding, activation,
+                                                                     pool_size):
+    conv = build(Conv2D(5, 2, activation=activation, padding=padding), (8, 7, 3))
+    pool = build(MaxPool2D(pool_size), conv.output_shape[1:])       # 7x6 or 8x7: leftovers dropped
+    conv.params["bias"] = rng.standard_normal(5)
+    x = rng.standard_normal((3, 8, 7, 3))
+    pooled = pool.forward(conv.forward(x, training=True))
+    dpooled = rng.standard_normal(pooled.shape)
+    dx_two_steps = conv.backward(pool.backward(dpooled))
+    two_steps = {key: value.copy() for key, value in conv.grads.items()}
+    dx_one_step = conv.backward_through_pool(dpooled, pool)
+    np.testing.assert_allclose(dx_one_step, dx_two_steps, rtol=1e-12, atol=1e-15)
+    for key in two_steps:
+        np.testing.assert_allclose(conv.grads[key], two_steps[key], rtol=1e-12, atol=1e-15)
+    assert conv.backward_through_pool(dpooled, pool, input_grad=False) is None
+
+
 @pytest.mark.parametrize("activation", [None, "relu"])
 def test_dense_gradients(rng, activation):
     layer = build(Dense(6, activation=activation), (9,))

@@ -1,7 +1,75 @@
 """The same kernels as ``reference.py``, as explicit loops compiled by numba.
 
 Each kernel is written first as plain Python (``_im2col``, ...) and compiled under the public name
-(``im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
+(``def _conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu):
+    # dz has one non-zero per window and filter: dkernel[:, f] += g * (the winner's patch), for
+    # each window and filter. A fixed number of image blocks, each with its own partial sums (the
+    # same bits for any thread count); dkernel is kept transposed, (F, K), so each update is one
+    # contiguous run.
+    N, Ho, Wo, kh, kw, C = cols.shape
+    K = kh * kw * C
+    _, PH, PW, F = dpooled.shape
+    flat_cols = cols.reshape(N, Ho * Wo * K)
+    blocks = max(1, min(N, 64))
+    partial_dkernel = np.zeros((blocks, F, K), dtype=cols.dtype)
+    partial_dbias = np.zeros((blocks, F), dtype=cols.dtype)
+    for block in prange(blocks):
+        dkernel_t, dbias = partial_dkernel[block], partial_dbias[block]
+        for n in range(block * N // blocks, (block + 1) * N // blocks):
+            patches = flat_cols[n]
+            for i in range(PH):
+                for j in range(PW):
+                    for f in range(F):
+                        g = dpooled[n, i, j, f]
+                        if g == 0 or (relu and not pooled[n, i, j, f] > 0):
+                            continue
+                        winner = argmax[n, i, j, f]
+                        row, column = i * pool + winner // pool, j * pool + winner % pool
+                        start = (row * Wo + column) * K
+                        patch, target = patches[start:start + K], dkernel_t[f]
+                        for k in range(K):      # slices, so both indices are k: this vectorizes
+                            target[k] += g * patch[k]
+                        dbias[f] += g
+    dkernel = np.zeros((K, F), dtype=cols.dtype)
+    dbias = np.zeros(F, dtype=cols.dtype)
+    for block in range(blocks):
+        for f in range(F):
+            dbias[f] += partial_dbias[block, f]
+            for k in range(K):
+                dkernel[k, f] += partial_dkernel[block, f, k]
+    return dkernel.reshape(kh, kw, C, F), dbias
+
+
+def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
+    # dx gets g * kernel[..., f] added at the winner's patch, for each window and filter: kw * C
+    # contiguous values per kernel row.
+    kh, kw, C, F = kernel.shape
+    N, H, W, _ = x_shape
+    _, PH, PW, _ = dpooled.shape
+    run = kw * C
+    filters = kernel.reshape(kh * kw * C, F).T.copy()     # (F, K): filter f is one row
+    dx = np.empty(x_shape, dtype=kernel.dtype)
+    flat_dx = dx.reshape(N, H * W * C)
+    for n in prange(N):
+        image_dx = flat_dx[n]
+        image_dx[:] = 0
+        for i in range(PH):
+            for j in range(PW):
+                for f in range(F):
+                    g = dpooled[n, i, j, f]
+                    if g == 0 or (relu and not pooled[n, i, j, f] > 0):
+                        continue
+                    winner = argmax[n, i, j, f]
+                    row, column = i * pool + winner // pool, j * pool + winner % pool
+                    for di in range(kh):
+                        start = ((row + di) * W + column) * C
+                        target, source = image_dx[start:start + run], filters[f, di * run:(di + 1) * run]
+                        for r in range(run):
+                            target[r] += g * source[r]
+    return dx
+
+
+im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
 and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
 images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
 
@@ -138,6 +206,74 @@ def _column_sums(rows):
     return sums
 
 
+def _conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu):
+    # dz has one non-zero per window and filter: dkernel[:, f] += g * (the winner's patch), for
+    # each window and filter. A fixed number of image blocks, each with its own partial sums (the
+    # same bits for any thread count); dkernel is kept transposed, (F, K), so each update is one
+    # contiguous run.
+    N, Ho, Wo, kh, kw, C = cols.shape
+    K = kh * kw * C
+    _, PH, PW, F = dpooled.shape
+    flat_cols = cols.reshape(N, Ho * Wo * K)
+    blocks = max(1, min(N, 64))
+    partial_dkernel = np.zeros((blocks, F, K), dtype=cols.dtype)
+    partial_dbias = np.zeros((blocks, F), dtype=cols.dtype)
+    for block in prange(blocks):
+        dkernel_t, dbias = partial_dkernel[block], partial_dbias[block]
+        for n in range(block * N // blocks, (block + 1) * N // blocks):
+            patches = flat_cols[n]
+            for i in range(PH):
+                for j in range(PW):
+                    for f in range(F):
+                        g = dpooled[n, i, j, f]
+                        if g == 0 or (relu and not pooled[n, i, j, f] > 0):
+                            continue
+                        winner = argmax[n, i, j, f]
+                        row, column = i * pool + winner // pool, j * pool + winner % pool
+                        start = (row * Wo + column) * K
+                        patch, target = patches[start:start + K], dkernel_t[f]
+                        for k in range(K):      # slices, so both indices are k: this vectorizes
+                            target[k] += g * patch[k]
+                        dbias[f] += g
+    dkernel = np.zeros((K, F), dtype=cols.dtype)
+    dbias = np.zeros(F, dtype=cols.dtype)
+    for block in range(blocks):
+        for f in range(F):
+            dbias[f] += partial_dbias[block, f]
+            for k in range(K):
+                dkernel[k, f] += partial_dkernel[block, f, k]
+    return dkernel.reshape(kh, kw, C, F), dbias
+
+
+def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
+    # dx gets g * kernel[..., f] added at the winner's patch, for each window and filter: kw * C
+    # contiguous values per kernel row.
+    kh, kw, C, F = kernel.shape
+    N, H, W, _ = x_shape
+    _, PH, PW, _ = dpooled.shape
+    run = kw * C
+    filters = kernel.reshape(kh * kw * C, F).T.copy()     # (F, K): filter f is one row
+    dx = np.empty(x_shape, dtype=kernel.dtype)
+    flat_dx = dx.reshape(N, H * W * C)
+    for n in prange(N):
+        image_dx = flat_dx[n]
+        image_dx[:] = 0
+        for i in range(PH):
+            for j in range(PW):
+                for f in range(F):
+                    g = dpooled[n, i, j, f]
+                    if g == 0 or (relu and not pooled[n, i, j, f] > 0):
+                        continue
+                    winner = argmax[n, i, j, f]
+                    row, column = i * pool + winner // pool, j * pool + winner % pool
+                    for di in range(kh):
+                        start = ((row + di) * W + column) * C
+                        target, source = image_dx[start:start + run], filters[f, di * run:(di + 1) * run]
+                        for r in range(run):
+                            target[r] += g * source[r]
+    return dx
+
+
 im2col = _compile(_im2col)
 col2im = _compile(_col2im)
 maxpool_forward = _compile(_maxpool_forward)
@@ -145,6 +281,8 @@ maxpool_backward = _compile(_maxpool_backward)
 bias_relu = _compile(_bias_relu)
 relu_backward = _compile(_relu_backward)
 column_sums = _compile(_column_sums)
+conv_pool_weight_grads = _compile(_conv_pool_weight_grads)
+conv_pool_input_grad = _compile(_conv_pool_input_grad)
 
 
 def bias_relu_backward(dout, out, relu):

@@ -105,3 +105,43 @@ def bias_relu_backward(dout, out, relu):
     dz = relu_backward(dout, out) if relu else dout.copy()
     dbias = dz.reshape(-1, dz.shape[-1]).sum(axis=0, dtype=np.float64).astype(dout.dtype)
     return dz, dbias
+
+
+def winner_gradients(dpooled, pooled, argmax, conv_shape, pool, relu):
+    """dz of a convolution whose output went through a ReLU (if ``relu``) and then max pooling.
+
+    dpooled, pooled, argmax: (N, Ho // pool, Wo // pool, F), the pool's gradient, output and winners
+    -> dz: (N, Ho, Wo, F). Each window's gradient goes to its winner, as ``maxpool_backward``; with
+    the ReLU it is kept only where the winner was active (pooled > 0, the winner's value).
+    """
+    if relu:
+        dpooled = np.where(pooled > 0, dpooled, 0).astype(dpooled.dtype, copy=False)
+    return maxpool_backward(dpooled, argmax, conv_shape, pool)
+
+
+def conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu):
+    """dkernel and dbias of a convolution followed by (ReLU and) max pooling, from the pool's gradient.
+
+    cols: (N, Ho, Wo, kh, kw, C), the convolution's patches; the rest as ``winner_gradients`` ->
+        dkernel = cols.T @ dz   (kh, kw, C, F),    dbias = dz summed over N, Ho, Wo   (F,)
+    """
+    N, Ho, Wo, kh, kw, C = cols.shape
+    F = dpooled.shape[-1]
+    dz = winner_gradients(dpooled, pooled, argmax, (N, Ho, Wo, F), pool, relu).reshape(-1, F)
+    dkernel = cols.reshape(-1, kh * kw * C).T @ dz
+    dbias = dz.sum(axis=0, dtype=np.float64).astype(dz.dtype)
+    return dkernel.reshape(kh, kw, C, F), dbias
+
+
+def conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
+    """dx of a convolution followed by (ReLU and) max pooling, from the pool's gradient.
+
+    kernel: (kh, kw, C, F), x_shape: the convolution's (padded) input shape (N, H, W, C) ->
+        dx = col2im(dz @ kernel.reshape(K, F).T)   (N, H, W, C)
+    """
+    kh, kw, C, F = kernel.shape
+    N, H, W, _ = x_shape
+    Ho, Wo = H - kh + 1, W - kw + 1
+    dz = winner_gradients(dpooled, pooled, argmax, (N, Ho, Wo, F), pool, relu).reshape(-1, F)
+    dcols = (dz @ kernel.reshape(kh * kw * C, F).T).reshape(N, Ho, Wo, kh, kw, C)
+    return col2im(dcols, x_shape)

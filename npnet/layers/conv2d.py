@@ -125,6 +125,38 @@ class Conv2D(Layer):
         for images in image_slices(N, Ho * Wo * K * dout.itemsize):
             dcols = dz[images].reshape(-1, F) @ kernel.reshape(K, F).T
             kernels.active().col2im(dcols.reshape(-1, Ho, Wo, kh, kw, C), dx[images].shape, out=dx[images])
+        return self.crop_padding(dx)
+
+    def backward_through_pool(self, dpooled, pool, input_grad=True):
+        """Backward through the MaxPool2D ``pool`` that follows this layer, and through this layer.
+
+        dpooled = dL/d(pool output) (N, Ho // p, Wo // p, F). The pool hands each window's gradient
+        to its winner only, so dz has one non-zero per window and filter (3 in 4 entries are 0
+        for 2x2 windows), and the products skip the zeros. With g = dpooled, times (pooled > 0)
+        with the ReLU, and w(f) the winner of window w for filter f:
+            dkernel[:, f] = sum over windows w of g[w, f] * cols[w(f)]
+            dbias[f]      = sum over windows w of g[w, f]
+            dx            = col2im of g[w, f] * kernel[..., f] placed at the patch w(f)
+        The same gradients as ``pool.backward`` then ``self.backward`` (tested equal), with a
+        quarter of the multiplications. ``Sequential.backward`` takes this path when it does not
+        keep the layers' output gradients (training); Grad-CAM needs ``doutput`` here, so it
+        takes the two steps.
+        """
+        kernel = self.params["kernel"]
+        kh, kw, _, _ = kernel.shape
+        relu = self.activation == "relu"
+        p = pool.pool_size
+        cols = self.cols if self.cols is not None else kernels.active().im2col(self.padded_input, kh, kw)
+        self.grads["kernel"], self.grads["bias"] = kernels.active().conv_pool_weight_grads(
+            cols, dpooled, pool.output, pool.argmax, p, relu)
+        if not input_grad:
+            return None
+        dx = kernels.active().conv_pool_input_grad(kernel, dpooled, pool.output, pool.argmax, p, relu,
+                                                   self.padded_input.shape)
+        return self.crop_padding(dx)
+
+    def crop_padding(self, dx):
+        """dL/dx from the gradient with respect to the padded input: the padding's part dropped."""
         (top, bottom), (left, right) = self.padding_widths()
         H, W = dx.shape[1:3]
         return dx[:, top:H - bottom, left:W - right, :]

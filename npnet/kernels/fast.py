@@ -1,75 +1,7 @@
 """The same kernels as ``reference.py``, as explicit loops compiled by numba.
 
 Each kernel is written first as plain Python (``_im2col``, ...) and compiled under the public name
-(``def _conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu):
-    # dz has one non-zero per window and filter: dkernel[:, f] += g * (the winner's patch), for
-    # each window and filter. A fixed number of image blocks, each with its own partial sums (the
-    # same bits for any thread count); dkernel is kept transposed, (F, K), so each update is one
-    # contiguous run.
-    N, Ho, Wo, kh, kw, C = cols.shape
-    K = kh * kw * C
-    _, PH, PW, F = dpooled.shape
-    flat_cols = cols.reshape(N, Ho * Wo * K)
-    blocks = max(1, min(N, 64))
-    partial_dkernel = np.zeros((blocks, F, K), dtype=cols.dtype)
-    partial_dbias = np.zeros((blocks, F), dtype=cols.dtype)
-    for block in prange(blocks):
-        dkernel_t, dbias = partial_dkernel[block], partial_dbias[block]
-        for n in range(block * N // blocks, (block + 1) * N // blocks):
-            patches = flat_cols[n]
-            for i in range(PH):
-                for j in range(PW):
-                    for f in range(F):
-                        g = dpooled[n, i, j, f]
-                        if g == 0 or (relu and not pooled[n, i, j, f] > 0):
-                            continue
-                        winner = argmax[n, i, j, f]
-                        row, column = i * pool + winner // pool, j * pool + winner % pool
-                        start = (row * Wo + column) * K
-                        patch, target = patches[start:start + K], dkernel_t[f]
-                        for k in range(K):      # slices, so both indices are k: this vectorizes
-                            target[k] += g * patch[k]
-                        dbias[f] += g
-    dkernel = np.zeros((K, F), dtype=cols.dtype)
-    dbias = np.zeros(F, dtype=cols.dtype)
-    for block in range(blocks):
-        for f in range(F):
-            dbias[f] += partial_dbias[block, f]
-            for k in range(K):
-                dkernel[k, f] += partial_dkernel[block, f, k]
-    return dkernel.reshape(kh, kw, C, F), dbias
-
-
-def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
-    # dx gets g * kernel[..., f] added at the winner's patch, for each window and filter: kw * C
-    # contiguous values per kernel row.
-    kh, kw, C, F = kernel.shape
-    N, H, W, _ = x_shape
-    _, PH, PW, _ = dpooled.shape
-    run = kw * C
-    filters = kernel.reshape(kh * kw * C, F).T.copy()     # (F, K): filter f is one row
-    dx = np.empty(x_shape, dtype=kernel.dtype)
-    flat_dx = dx.reshape(N, H * W * C)
-    for n in prange(N):
-        image_dx = flat_dx[n]
-        image_dx[:] = 0
-        for i in range(PH):
-            for j in range(PW):
-                for f in range(F):
-                    g = dpooled[n, i, j, f]
-                    if g == 0 or (relu and not pooled[n, i, j, f] > 0):
-                        continue
-                    winner = argmax[n, i, j, f]
-                    row, column = i * pool + winner // pool, j * pool + winner % pool
-                    for di in range(kh):
-                        start = ((row + di) * W + column) * C
-                        target, source = image_dx[start:start + run], filters[f, di * run:(di + 1) * run]
-                        for r in range(run):
-                            target[r] += g * source[r]
-    return dx
-
-
-im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
+(``im2col = _compile(_im2col)``), as minitorch does: with ``NUMBA_DISABLE_JIT=1`` the plain loops run
 and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
 images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
 
@@ -206,6 +138,14 @@ def _column_sums(rows):
     return sums
 
 
+def _winner_offsets(pool, row_stride, column_stride):
+    # where the winner q = di * pool + dj of a window sits, relative to the window's first element
+    offsets = np.empty(pool * pool, dtype=np.int64)
+    for q in range(pool * pool):
+        offsets[q] = (q // pool) * row_stride + (q % pool) * column_stride
+    return offsets
+
+
 def _conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu):
     # dz has one non-zero per window and filter: dkernel[:, f] += g * (the winner's patch), for
     # each window and filter. A fixed number of image blocks, each with its own partial sums (the
@@ -215,34 +155,36 @@ def _conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu):
     K = kh * kw * C
     _, PH, PW, F = dpooled.shape
     flat_cols = cols.reshape(N, Ho * Wo * K)
-    blocks = max(1, min(N, 64))
-    partial_dkernel = np.zeros((blocks, F, K), dtype=cols.dtype)
-    partial_dbias = np.zeros((blocks, F), dtype=cols.dtype)
+    winner_offsets = _find_winner_offsets(pool, Wo * K, K)
+    blocks = max(1, min(N, 16))
+    partial_dkernel = np.empty((blocks, F, K), dtype=cols.dtype)
+    partial_dbias = np.empty((blocks, F), dtype=cols.dtype)
     for block in prange(blocks):
         dkernel_t, dbias = partial_dkernel[block], partial_dbias[block]
+        dkernel_t[:] = 0
+        dbias[:] = 0
         for n in range(block * N // blocks, (block + 1) * N // blocks):
             patches = flat_cols[n]
             for i in range(PH):
                 for j in range(PW):
+                    window = (i * pool * Wo + j * pool) * K
                     for f in range(F):
                         g = dpooled[n, i, j, f]
                         if g == 0 or (relu and not pooled[n, i, j, f] > 0):
                             continue
-                        winner = argmax[n, i, j, f]
-                        row, column = i * pool + winner // pool, j * pool + winner % pool
-                        start = (row * Wo + column) * K
+                        start = window + winner_offsets[argmax[n, i, j, f]]
                         patch, target = patches[start:start + K], dkernel_t[f]
                         for k in range(K):      # slices, so both indices are k: this vectorizes
                             target[k] += g * patch[k]
                         dbias[f] += g
-    dkernel = np.zeros((K, F), dtype=cols.dtype)
+    dkernel_t = np.zeros((F, K), dtype=cols.dtype)
     dbias = np.zeros(F, dtype=cols.dtype)
-    for block in range(blocks):
-        for f in range(F):
+    for f in prange(F):
+        for block in range(blocks):
             dbias[f] += partial_dbias[block, f]
             for k in range(K):
-                dkernel[k, f] += partial_dkernel[block, f, k]
-    return dkernel.reshape(kh, kw, C, F), dbias
+                dkernel_t[f, k] += partial_dkernel[block, f, k]
+    return np.ascontiguousarray(dkernel_t.T).reshape(kh, kw, C, F), dbias
 
 
 def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
@@ -253,6 +195,7 @@ def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
     _, PH, PW, _ = dpooled.shape
     run = kw * C
     filters = kernel.reshape(kh * kw * C, F).T.copy()     # (F, K): filter f is one row
+    winner_offsets = _find_winner_offsets(pool, W * C, C)
     dx = np.empty(x_shape, dtype=kernel.dtype)
     flat_dx = dx.reshape(N, H * W * C)
     for n in prange(N):
@@ -260,20 +203,21 @@ def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
         image_dx[:] = 0
         for i in range(PH):
             for j in range(PW):
+                window = (i * pool * W + j * pool) * C
                 for f in range(F):
                     g = dpooled[n, i, j, f]
                     if g == 0 or (relu and not pooled[n, i, j, f] > 0):
                         continue
-                    winner = argmax[n, i, j, f]
-                    row, column = i * pool + winner // pool, j * pool + winner % pool
+                    corner = window + winner_offsets[argmax[n, i, j, f]]
                     for di in range(kh):
-                        start = ((row + di) * W + column) * C
+                        start = corner + di * W * C
                         target, source = image_dx[start:start + run], filters[f, di * run:(di + 1) * run]
                         for r in range(run):
                             target[r] += g * source[r]
     return dx
 
 
+_find_winner_offsets = njit(cache=True)(_winner_offsets)
 im2col = _compile(_im2col)
 col2im = _compile(_col2im)
 maxpool_forward = _compile(_maxpool_forward)

@@ -65,15 +65,14 @@ class Sequential:
             if layer.name == stop_at:
                 return dout
             below = self.layers[index - 1] if index > 0 else None
-            if (not keep_output_grads and param_grads and below is not None and below.name != stop_at
-                    and isinstance(layer, MaxPool2D) and isinstance(below, Conv2D)):
-                # conv -> pool in one step (Conv2D.backward_through_pool): the same gradients
+            if not keep_output_grads and param_grads and is_pool_after_conv(layer, below, stop_at):
+                # the pool and the convolution below it in one step: the same gradients
                 below.doutput = None
                 dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1)
                 index -= 2
-                continue
-            dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads)
-            index -= 1
+            else:
+                dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads)
+                index -= 1
         return dout
 
     def predict_proba(self, x, batch_size=1024):
@@ -150,3 +149,9 @@ class Sequential:
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def is_pool_after_conv(layer, below, stop_at=None):
+    """True when ``layer`` is a MaxPool2D fed by the Conv2D ``below`` (not the layer backward stops
+    at): ``Conv2D.backward_through_pool`` can then take both layers at once."""
+    return isinstance(layer, MaxPool2D) and isinstance(below, Conv2D) and below.name != stop_at

@@ -7,7 +7,10 @@ images over the cores; the innermost loop runs over channels, which are contiguo
 
 Signatures and results are those of ``reference.py``; ``tests/test_kernels.py`` holds them equal.
 One is composed in Python of two compiled passes: ``bias_relu_backward`` (the ReLU mask, then the
-bias gradient as column sums).
+bias gradient as column sums). Two do less work than their reference, which builds the dense dz
+and multiplies it: ``conv_pool_weight_grads`` and ``conv_pool_input_grad`` visit only each pooling
+window's winner. Their inner loops run over slices (``patch[k]``, not ``patches[start + k]``):
+numba then knows the index is not negative, and LLVM vectorizes the loop.
 """
 import numpy as np
 from numba import njit, prange

@@ -30,8 +30,9 @@ class Conv2D(Layer):
         dbias   = dz summed over N, Ho, Wo        (F,)
         dx      = col2im(dz @ kernel.reshape(K, F).T)
 
-    Both passes run over slices of a few dozen images (``image_slices``): each slice's patches are
-    gathered and multiplied while they are still in cache. The results do not depend on the slicing.
+    The forward and dx run over slices of a few dozen images (``image_slices``): each slice's
+    patches are gathered and multiplied while they are still in cache. The results do not depend
+    on the slicing. After a MaxPool2D, training takes ``backward_through_pool`` instead.
 
     Cached for backward: ``output``, ``padded_input`` and, when training, ``cols`` (a backward after
     ``training=False`` gathers the patches again). ``backward(dout, param_grads=False)`` computes dz

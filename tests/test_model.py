@@ -8,6 +8,8 @@ from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.losses import softmax_cross_entropy
 from npnet.model import Sequential
 from npnet.models import seed_net
+from npnet.optimizers import Adam
+from npnet.training.step import train_step
 
 SEED_TABLE = [
     ("conv2d_1 (Conv2D)", "(None, 30, 30, 32)", 896),
@@ -114,6 +116,27 @@ def test_training_backward_through_conv_and_pool_in_one_step_gives_the_same_grad
     np.testing.assert_allclose(dx_one_step, dx_two_steps, rtol=1e-12, atol=1e-15)
     for key in two_steps:
         np.testing.assert_allclose(model.grads()[key], two_steps[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+def test_a_training_step_takes_each_conv_and_pool_pair_in_one_step(rng, monkeypatch):
+    taken = []
+    one_step = Conv2D.backward_through_pool
+    monkeypatch.setattr(Conv2D, "backward_through_pool",
+                        lambda self, *args, **kwargs: taken.append(self.name) or one_step(self, *args, **kwargs))
+    model = seed_net()
+    train_step(model, Adam(), rng.random((2, 32, 32, 3), dtype=np.float32), np.array([1, 2]))
+    assert taken == ["conv2d_3", "conv2d_2", "conv2d_1"]
+
+
+def test_backward_stopping_at_a_conv_gives_its_output_gradient_without_keeping_the_others(rng):
+    model = seed_net()
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    dlogits = rng.standard_normal((2, 43)).astype(np.float32)
+    model.forward(x)
+    kept = model.backward(dlogits, stop_at="conv2d_3")
+    dropped = model.backward(dlogits, stop_at="conv2d_3", keep_output_grads=False)
+    np.testing.assert_array_equal(dropped, kept)
+    assert model.layer("max_pooling2d_3").doutput is None
 
 
 def test_backward_can_stop_at_a_layer_and_return_its_output_gradient(rng):

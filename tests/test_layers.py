@@ -149,6 +149,15 @@ def test_conv2d_backward_through_pool_equals_pool_then_conv_backward(rng, kernel
     assert conv.backward_through_pool(dpooled, pool, input_grad=False) is None
 
 
+def test_conv2d_backward_through_pool_refuses_a_pool_it_did_not_feed(rng):
+    conv = build(Conv2D(4, 2, activation="relu"), (8, 8, 3))
+    other = build(MaxPool2D(2), (10, 10, 4))        # this conv gives 7x7x4, pooled to 3x3
+    conv.forward(rng.standard_normal((2, 8, 8, 3)), training=True)
+    pooled = other.forward(rng.standard_normal((2, 10, 10, 4)))
+    with pytest.raises(ValueError, match="backward_through_pool"):
+        conv.backward_through_pool(np.ones_like(pooled), other)
+
+
 @pytest.mark.parametrize("activation", [None, "relu"])
 def test_dense_gradients(rng, activation):
     layer = build(Dense(6, activation=activation), (9,))

@@ -147,6 +147,12 @@ class Conv2D(Layer):
         kh, kw, _, _ = kernel.shape
         relu = self.activation == "relu"
         p = pool.pool_size
+        N, Ho, Wo, F = self.output.shape
+        if not dpooled.shape == pool.output.shape == (N, Ho // p, Wo // p, F):
+            # the compiled kernels do not check their indices: refuse a pool this layer did not feed
+            raise ValueError(f"{self.name}: backward_through_pool needs the gradient of the pool fed by this "
+                             f"layer's last output {self.output.shape}, got pool output "
+                             f"{pool.output.shape} and gradient {dpooled.shape}")
         cols = self.cols if self.cols is not None else kernels.active().im2col(self.padded_input, kh, kw)
         self.grads["kernel"], self.grads["bias"] = kernels.active().conv_pool_weight_grads(
             cols, dpooled, pool.output, pool.argmax, p, relu)

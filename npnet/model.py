@@ -2,6 +2,7 @@
 import numpy as np
 
 from .layers import LAYER_TYPES, Conv2D, MaxPool2D
+from .layers.relu_rules import check_rule
 
 
 class Sequential:
@@ -43,7 +44,8 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, dlogits, input_grad=True, stop_at=None, keep_output_grads=True, param_grads=True):
+    def backward(self, dlogits, input_grad=True, stop_at=None, keep_output_grads=True, param_grads=True,
+                 relu_rule="gradient"):
         """Backpropagate dlogits; fill every layer's ``grads`` and return dL/dx.
 
         input_grad=False skips the first layer's dx (training never needs it).
@@ -54,7 +56,10 @@ class Sequential:
         keep_output_grads=False does not keep each layer's ``doutput`` (training does not read
         them; at batch 1024 they hold about 300 MB), and then a Conv2D followed by a MaxPool2D is
         walked back in one step that skips the pool's zeros (``Conv2D.backward_through_pool``).
+        relu_rule='guided' or 'deconvnet' (with param_grads=False) changes how every ReLU passes the
+        gradient back (``layers.relu_rules``): guided backprop and deconvnet.
         """
+        check_rule(relu_rule, param_grads)
         if stop_at is not None:
             self.layer(stop_at)  # fail early on an unknown name
         dout = dlogits
@@ -71,7 +76,8 @@ class Sequential:
                 dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1)
                 index -= 2
             else:
-                dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads)
+                dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads,
+                                      relu_rule=relu_rule)
                 index -= 1
         return dout
 

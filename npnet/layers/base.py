@@ -67,10 +67,11 @@ class Layer:
     def forward(self, x, training=False):
         raise NotImplementedError
 
-    def backward(self, dout, input_grad=True, param_grads=True):
+    def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         """Return dL/dx (``None`` when ``input_grad`` is False: the first layer needs no dx) and fill
         ``grads`` beside ``params``; ``param_grads=False`` leaves ``grads`` as they are and computes
-        only dL/dx (Grad-CAM needs dy/dA, not the weights' gradients)."""
+        only dL/dx (Grad-CAM needs dy/dA, not the weights' gradients). ``relu_rule`` is how a ReLU
+        in this layer passes the gradient back (``relu_rules``); layers without one ignore it."""
         raise NotImplementedError
 
     def __repr__(self):

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import kernels
 from .base import Layer, check_activation, glorot_uniform
+from .relu_rules import check_rule, relu_backward
 
 #: Patches gathered per slice of the batch: a few MB, so that they are still in the 32 MB L3 cache
 #: (mostly in L2) when the matrix product reads them. Measured in docs/perf.md (row 18).
@@ -36,7 +37,8 @@ class Conv2D(Layer):
 
     Cached for backward: ``output``, ``padded_input`` and, when training, ``cols`` (a backward after
     ``training=False`` gathers the patches again). ``backward(dout, param_grads=False)`` computes dz
-    and dx only. Grad-CAM reads ``output`` (the activations A, after the ReLU) and ``doutput``
+    and dx only; with it, ``relu_rule`` may replace the ReLU's derivative by guided backprop's or
+    deconvnet's rule (``relu_rules``). Grad-CAM reads ``output`` (the activations A, after the ReLU) and ``doutput``
     (dL/dA, which ``Sequential.backward`` records on every layer).
     """
 
@@ -107,19 +109,20 @@ class Conv2D(Layer):
         self.output = z
         return self.output
 
-    def backward(self, dout, input_grad=True, param_grads=True):
+    def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         kernel = self.params["kernel"]
         kh, kw, C, F = kernel.shape
         K = kh * kw * C
         N, Ho, Wo, _ = dout.shape
         relu = self.activation == "relu"
+        check_rule(relu_rule, param_grads and relu)
         if param_grads:
             dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
             cols = self.cols if self.cols is not None else \
                 kernels.active().im2col(self.padded_input, kh, kw)
             self.grads["kernel"] = (cols.reshape(-1, K).T @ dz.reshape(-1, F)).reshape(kernel.shape)
         else:
-            dz = kernels.active().relu_backward(dout, self.output) if relu else dout
+            dz = relu_backward(dout, self.output, relu_rule) if relu else dout
         if not input_grad:
             return None
         dx = np.empty(self.padded_input.shape, dtype=dout.dtype)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import kernels
 from .base import Layer, check_activation, glorot_uniform
+from .relu_rules import check_rule, relu_backward
 
 
 class Dense(Layer):
@@ -17,7 +18,8 @@ class Dense(Layer):
         dx      = dz @ kernel.T        (N, D)
 
     Cached for backward: ``x`` and ``output``. ``backward(dout, param_grads=False)`` computes dz and
-    dx only.
+    dx only; with it, ``relu_rule`` may replace the ReLU's derivative by guided backprop's or
+    deconvnet's rule (``relu_rules``).
     """
 
     name_prefix = "dense"
@@ -51,11 +53,12 @@ class Dense(Layer):
         self.output = kernels.active().bias_relu(z, self.params["bias"], self.activation == "relu")
         return self.output
 
-    def backward(self, dout, input_grad=True, param_grads=True):
+    def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         relu = self.activation == "relu"
+        check_rule(relu_rule, param_grads and relu)
         if param_grads:
             dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
             self.grads["kernel"] = self.x.T @ dz
         else:
-            dz = kernels.active().relu_backward(dout, self.output) if relu else dout
+            dz = relu_backward(dout, self.output, relu_rule) if relu else dout
         return dz @ self.params["kernel"].T if input_grad else None

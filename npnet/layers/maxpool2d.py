@@ -39,5 +39,5 @@ class MaxPool2D(Layer):
         self.output, self.argmax = kernels.active().maxpool_forward(x, self.pool_size)
         return self.output
 
-    def backward(self, dout, input_grad=True, param_grads=True):
+    def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         return kernels.active().maxpool_backward(dout, self.argmax, self.x_shape, self.pool_size)

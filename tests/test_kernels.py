@@ -4,6 +4,7 @@ import pytest
 
 from npnet import kernels
 from npnet.kernels import fast, reference
+from tolerances import assert_same_sums, conv_magnitudes, conv_terms
 
 SHAPES = [(1, 5, 7, 3), (2, 32, 32, 3), (3, 15, 15, 32), (1, 6, 6, 128), (4, 9, 4, 1)]
 DTYPES = [np.float32, np.float64]
@@ -21,7 +22,9 @@ def test_im2col_fast_equals_reference(rng, shape, kh, kw):
 def test_col2im_fast_equals_reference(rng, shape, dtype):
     N, H, W, C = shape
     dcols = rng.standard_normal((N, H - 1, W - 1, 2, 2, C)).astype(dtype)
-    np.testing.assert_allclose(fast.col2im(dcols, shape), reference.col2im(dcols, shape), rtol=1e-5, atol=1e-6)
+    # each entry adds up to 2 * 2 overlapping patches' values, in the kernels' own orders
+    assert_same_sums(fast.col2im(dcols, shape), reference.col2im(dcols, shape),
+                     reference.col2im(np.abs(dcols), shape), 2 * 2)
 
 
 @pytest.mark.parametrize("module", [fast, reference], ids=["fast", "reference"])
@@ -37,7 +40,7 @@ def test_col2im_overwrites_out_when_given(rng, module):
     dcols = rng.standard_normal((2, 4, 3, 3, 3, 3)).astype(np.float32)
     out = np.full((2, 6, 5, 3), 100.0, dtype=np.float32)        # old contents must not be added to
     assert module.col2im(dcols, out.shape, out=out) is out
-    np.testing.assert_allclose(out, reference.col2im(dcols, out.shape), rtol=1e-5, atol=1e-6)
+    assert_same_sums(out, reference.col2im(dcols, out.shape), reference.col2im(np.abs(dcols), out.shape), 3 * 3)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -147,22 +150,26 @@ CONV_POOL_CASES = [((2, 8, 8, 3), 3, 3, 4, 2), ((3, 7, 9, 5), 2, 2, 16, 2), ((2,
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("relu, ties", [(True, False), (False, False), (True, True)])
 def test_conv_pool_weight_grads_fast_equals_reference(rng, shape, kh, kw, F, pool, dtype, relu, ties):
-    _, _, cols, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu, ties)
-    for fast_grad, reference_grad in zip(fast.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu),
-                                         reference.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu)):
+    x, kernel, cols, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu, ties)
+    dz = reference.winner_gradients(dpooled, pooled, argmax, cols.shape[:3] + (F,), pool, relu)
+    scale, terms = conv_magnitudes(cols, dz, kernel, x.shape), conv_terms(dz, kernel)
+    for key, fast_grad, reference_grad in zip(
+            ["kernel", "bias"], fast.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu),
+            reference.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu)):
         assert fast_grad.dtype == dtype
-        np.testing.assert_allclose(fast_grad, reference_grad, rtol=1e-5, atol=1e-5)
+        assert_same_sums(fast_grad, reference_grad, scale[key], terms[key], err_msg=key)
 
 
 @pytest.mark.parametrize("shape, kh, kw, F, pool", CONV_POOL_CASES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("relu, ties", [(True, False), (False, False), (True, True)])
 def test_conv_pool_input_grad_fast_equals_reference(rng, shape, kh, kw, F, pool, dtype, relu, ties):
-    x, kernel, _, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu, ties)
+    x, kernel, cols, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, dtype, relu, ties)
     dx_fast = fast.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x.shape)
     assert dx_fast.dtype == dtype
-    np.testing.assert_allclose(dx_fast, reference.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool,
-                                                                       relu, x.shape), rtol=1e-5, atol=1e-5)
+    dz = reference.winner_gradients(dpooled, pooled, argmax, cols.shape[:3] + (F,), pool, relu)
+    assert_same_sums(dx_fast, reference.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x.shape),
+                     conv_magnitudes(cols, dz, kernel, x.shape)["input"], conv_terms(dz, kernel)["input"])
 
 
 def test_winner_gradients_go_to_active_winners_only():

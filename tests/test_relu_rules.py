@@ -1,0 +1,68 @@
+"""The ReLU backward rules: the derivative (default), guided backprop's and deconvnet's, in every ReLU."""
+import numpy as np
+import pytest
+
+from npnet.layers import Conv2D, Dense, ReLU
+from npnet.layers.relu_rules import relu_backward
+from npnet.model import Sequential
+
+OUT = np.array([[0.0, 2.0, 0.0, 1.5]])     # forward output: units 2 and 4 active
+DOUT = np.array([[3.0, -1.0, -2.0, 4.0]])  # gradient arriving from above
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("gradient", [[0.0, -1.0, 0.0, 4.0]]),    # dout where active
+    ("guided", [[0.0, 0.0, 0.0, 4.0]]),       # positive dout where active
+    ("deconvnet", [[3.0, 0.0, 0.0, 4.0]]),    # positive dout, the mask ignored
+])
+def test_each_rule_on_a_hand_worked_case(rule, expected):
+    np.testing.assert_array_equal(relu_backward(DOUT, OUT, rule), expected)
+
+
+def test_rules_leave_dout_unchanged():
+    dout = DOUT.copy()
+    relu_backward(dout, OUT, "deconvnet")
+    relu_backward(dout, OUT, "guided")
+    np.testing.assert_array_equal(dout, DOUT)
+
+
+@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+def test_fused_relu_in_dense_and_conv_follows_the_rule_like_a_relu_layer(rule):
+    rng = np.random.default_rng(0)
+    fused = Sequential([Dense(5, activation="relu"), Dense(2)], input_shape=(4,), seed=1).astype(np.float64)
+    split = Sequential([Dense(5), ReLU(), Dense(2)], input_shape=(4,), seed=1).astype(np.float64)
+    x, dlogits = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    fused.forward(x), split.forward(x)
+    np.testing.assert_allclose(fused.backward(dlogits, param_grads=False, relu_rule=rule),
+                               split.backward(dlogits, param_grads=False, relu_rule=rule), rtol=1e-12)
+    conv_fused = Sequential([Conv2D(3, 2, activation="relu"), Conv2D(2, 2)], input_shape=(5, 5, 2),
+                            seed=2).astype(np.float64)
+    conv_split = Sequential([Conv2D(3, 2), ReLU(), Conv2D(2, 2)], input_shape=(5, 5, 2),
+                            seed=2).astype(np.float64)
+    x, dout = rng.normal(size=(2, 5, 5, 2)), rng.normal(size=(2, 3, 3, 2))
+    conv_fused.forward(x), conv_split.forward(x)
+    np.testing.assert_allclose(conv_fused.backward(dout, param_grads=False, relu_rule=rule),
+                               conv_split.backward(dout, param_grads=False, relu_rule=rule), rtol=1e-12)
+
+
+def test_guided_rule_differs_from_the_gradient():
+    model = Sequential([Dense(8, activation="relu"), Dense(8, activation="relu"), Dense(3)],
+                       input_shape=(5,), seed=0).astype(np.float64)
+    x, dlogits = np.random.default_rng(1).normal(size=(4, 5)), np.eye(3)[[0, 1, 2, 0]]
+    model.forward(x)
+    gradient = model.backward(dlogits, param_grads=False)
+    guided = model.backward(dlogits, param_grads=False, relu_rule="guided")
+    assert not np.allclose(gradient, guided)
+
+
+@pytest.mark.parametrize("rule", ["guided", "deconvnet"])
+def test_a_rule_that_is_not_the_derivative_refuses_weight_gradients(rule):
+    model = Sequential([Dense(3, activation="relu"), Dense(2)], input_shape=(4,))
+    model.forward(np.ones((1, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="param_grads=False"):
+        model.backward(np.ones((1, 2), dtype=np.float32), relu_rule=rule)
+
+
+def test_an_unknown_rule_is_refused():
+    with pytest.raises(ValueError, match="gradient, guided, deconvnet"):
+        relu_backward(DOUT, OUT, "leaky")

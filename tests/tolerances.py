@@ -35,15 +35,19 @@ def rounding_tolerance(scale, terms, dtype=np.float32):
     return LAMBDA * np.sqrt(stages).sum() * np.finfo(dtype).eps * np.asarray(scale, dtype=np.float64)
 
 
-def assert_same_sums(actual, expected, scale, terms, err_msg=""):
+def assert_same_sums(actual, expected, scale, terms, err_msg="", computed_in=None):
     """Assert that ``actual`` and ``expected`` are the same sums, up to the order of their additions.
 
-    Their dtype's eps sets the tolerance (``rounding_tolerance``); float64 is compared as float64.
+    Their dtype's eps sets the tolerance (``rounding_tolerance``). ``computed_in=np.float64`` for
+    results summed in float64 and then stored in a narrower dtype: the tolerance of float64 sums
+    plus the one rounding of each result to its dtype (up to an eps of the larger result apart).
     """
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.shape == expected.shape, (actual.shape, expected.shape, err_msg)
     dtype = np.result_type(actual.dtype, expected.dtype)
-    tolerance = rounding_tolerance(scale, terms, dtype)
+    tolerance = rounding_tolerance(scale, terms, dtype if computed_in is None else computed_in)
+    if computed_in is not None and np.finfo(computed_in).eps < np.finfo(dtype).eps:
+        tolerance = tolerance + np.finfo(dtype).eps * np.maximum(np.abs(actual), np.abs(expected))
     difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     bad = ~(difference <= tolerance)                        # NaN counts as bad
     if bad.any():

@@ -1,107 +1,204 @@
-"""Input attributions from backward passes: x (N, H, W, C) -> attribution (N, H, W, C).
+"""Input attributions from gradients: saliency and its relatives, integrated gradients, SmoothGrad.
 
-With y^c the logit of class c and every backward started from dlogits = onehot(c):
+x (N, H, W, C) is the model's input (the preprocessed image) and y^c the logit of class c, before the
+softmax. Every method returns one value per input value, (N, H, W, C), in the model's dtype:
 
-    saliency              dy^c/dx, signed (display takes |.|)
-    input_x_gradient      x ⊙ dy^c/dx
-    guided_backprop       the backward with every ReLU's rule 'guided': dx = ReLU(dout) ⊙ [out > 0]
-    deconvnet             the backward with every ReLU's rule 'deconvnet': dx = ReLU(dout)
-    guided_gradcam        guided_backprop ⊙ the upsampled Grad-CAM map (broadcast over channels)
-    integrated_gradients  (x - x') ⊙ sum_i w_i dy^c/dx (x' + a_i (x - x')), (a_i, w_i) the Gauss-Legendre
-                          nodes and weights on [0, 1] (Captum's default); all steps in batched backwards
-    smoothgrad            mean over `samples` copies x + e, e ~ N(0, (noise * (max x - min x))^2) per image,
-                          of dy^c/dx; smoothgrad_squared: the mean of its square
+    saliency              g(x) = dy^c/dx, signed                                 (Simonyan 2014)
+    input_x_gradient      x * g(x)                                               (Shrikumar 2016)
+    guided_backprop       g with every ReLU's backward  dz = max(dout, 0) * [z > 0]  (Springenberg 2015)
+    deconvnet             g with every ReLU's backward  dz = max(dout, 0)            (Zeiler 2014)
+    guided_gradcam        guided_backprop * gradcam(x) upsampled to (H, W), broadcast over C
+    integrated_gradients  (x - x') * sum_i w_i g(x' + a_i (x - x'))             (Sundararajan 2017)
+    smoothgrad            1/S sum_s g(x + e_s),    e_s ~ N(0, sigma^2),  sigma = noise * (max x - min x)
+    smoothgrad_squared    1/S sum_s g(x + e_s)^2                                 (Smilkov 2017; Hooker 2019)
 
-The class of every path point and noisy copy is the class chosen at x (its prediction when None).
+"Every ReLU" includes the ones fused into Conv2D and Dense (``layers.relu_rules``); max-pool and the
+rest keep their backward. Each gradient is one forward and one backward from dlogits = onehot(c)
+(``passes.class_gradient``), and images never mix, so a batch gives every image its own gradient.
+
+Integrated gradients. The path integral  int_0^1 g(x' + a (x - x')) da  is taken with Gauss-Legendre
+quadrature on [0, 1] (Captum's default 'gausslegendre'): with (t_i, v_i) = leggauss(steps) on [-1, 1],
+a_i = (t_i + 1) / 2 and w_i = v_i / 2. By the fundamental theorem of calculus along the path,
+
+    sum(attribution) = y^c(x) - y^c(x')        (completeness; exact only as steps -> infinity)
+
+A ReLU net is piecewise linear along the path, so its kinks keep the quadrature from being exact:
+``integrated_gradients_completeness`` measures the gap. The N * steps path points are stacked as rows
+(image n, step i) -> n * steps + i and go through batched backwards of ``batch_size`` rows.
+
+Classes. c is chosen once, from the logits at the clean x (the predicted class when ``classes`` is
+None), and every path point or noisy copy of an image is explained for that same class (Captum's
+NoiseTunnel and IntegratedGradients use the target they are given for every copy too).
+
+Choices where the definitions are silent:
+  - guided_gradcam's map is ``grad_cam`` (computed in float32) upsampled bilinearly, as
+    pytorch-grad-cam resizes it; Captum's GuidedGradCam upsamples with 'nearest' by default.
+  - SmoothGrad's noise: e for image n, copy s is row n * samples + s of standard normals drawn in
+    the model's dtype from np.random.default_rng(seed), times that image's sigma. So a result does
+    not depend on batch_size, but an image's noise does depend on its place in the batch.
 """
+import numbers
+
 import numpy as np
 
 from ..errors import NpnetError
 from .gradcam import grad_cam, resolve_classes
 from .passes import batches, class_gradient
 
-
-def chosen_classes(model, images, classes):
-    return resolve_classes(classes, model.forward(images, training=False))
+BATCH_ROWS = 512     # path points / noisy copies per backward: about 0.5 GB at the seed net's peak
 
 
-def saliency(model, images, classes=None):
-    return class_gradient(model, images, classes)[0]
-
-
-def input_x_gradient(model, images, classes=None):
-    return images * saliency(model, images, classes)
-
-
-def guided_backprop(model, images, classes=None):
-    return class_gradient(model, images, classes, relu_rule="guided")[0]
-
-
-def deconvnet(model, images, classes=None):
-    return class_gradient(model, images, classes, relu_rule="deconvnet")[0]
-
-
-def guided_gradcam(model, images, classes=None, *, layer=None):
-    chosen = chosen_classes(model, images, classes)
-    return guided_backprop(model, images, chosen) * grad_cam(model, images, chosen, layer=layer)[..., None]
+# -- checking options -----------------------------------------------------------------------------
+def model_input(model, images):
+    """The images as the model's dtype (float32 work for a float32 model, float64 for float64)."""
+    return np.asarray(images, dtype=model.layers[0].dtype)
 
 
 def positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NpnetError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise NpnetError(f"option {name} must be an integer >= 1, got {value!r}")
     return int(value)
 
 
-def gradients_of(model, points, classes, batch_size):
-    """dy^c/dx at every row of ``points`` (M, H, W, C) for its class classes[m], in batches."""
-    out = np.empty_like(points)
-    for rows in batches(len(points), batch_size):
-        out[rows] = class_gradient(model, points[rows], classes[rows])[0]
-    return out
+def nonnegative_number(name, value):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
+        raise NpnetError(f"option {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
-def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50, batch_size=1024):
-    steps = positive_int("steps", steps)
-    baseline = np.broadcast_to(np.asarray(baseline, dtype=images.dtype), images.shape)
-    if not np.all(np.isfinite(baseline)):
-        raise NpnetError("baseline must be finite")
-    chosen = chosen_classes(model, images, classes)
+def baseline_like(baseline, x):
+    """x' broadcast to x's shape and dtype: a scalar, or an array broadcastable to (N, H, W, C)."""
+    try:
+        values = np.asarray(baseline, dtype=np.float64)
+        values = np.broadcast_to(values, x.shape)
+    except (TypeError, ValueError):
+        shape = np.shape(baseline) if not isinstance(baseline, str) else "a string"
+        raise NpnetError(f"option baseline must be a number or an array broadcastable to the images' shape "
+                         f"{x.shape}, got {shape}") from None
+    if not np.isfinite(values).all():
+        raise NpnetError("option baseline must be finite (it has a NaN or an infinity)")
+    return values.astype(x.dtype)
+
+
+# -- one backward each ----------------------------------------------------------------------------
+def saliency(model, images, classes=None):
+    """dy^c/dx (N, H, W, C), signed."""
+    gradient, _, _ = class_gradient(model, model_input(model, images), classes)
+    return gradient
+
+
+def input_x_gradient(model, images, classes=None):
+    """x * dy^c/dx (N, H, W, C)."""
+    x = model_input(model, images)
+    gradient, _, _ = class_gradient(model, x, classes)
+    return x * gradient
+
+
+def guided_backprop(model, images, classes=None):
+    """The backward of dy^c/dx with every ReLU passing back max(dout, 0) where its input was > 0."""
+    gradient, _, _ = class_gradient(model, model_input(model, images), classes, relu_rule="guided")
+    return gradient
+
+
+def deconvnet(model, images, classes=None):
+    """The backward of dy^c/dx with every ReLU passing back max(dout, 0), its forward mask ignored."""
+    gradient, _, _ = class_gradient(model, model_input(model, images), classes, relu_rule="deconvnet")
+    return gradient
+
+
+def guided_gradcam(model, images, classes=None, *, layer=None):
+    """guided_backprop (N, H, W, C) * the Grad-CAM map of ``layer`` (default the last Conv2D),
+    bilinearly upsampled to (N, H, W) and broadcast over the channels; both for the same classes."""
+    x = model_input(model, images)
+    guided, _, chosen = class_gradient(model, x, classes, relu_rule="guided")
+    cam = grad_cam(model, x, chosen, layer=layer, upsample=True)
+    return guided * cam[..., None].astype(x.dtype)
+
+
+# -- integrated gradients -------------------------------------------------------------------------
+def gauss_legendre(steps):
+    """Nodes a (steps,) in (0, 1) and weights w (steps,) summing to 1: Captum's 'gausslegendre'."""
     nodes, weights = np.polynomial.legendre.leggauss(steps)
-    alphas, weights = (nodes + 1) / 2, weights / 2                       # on [0, 1]
-    N = len(images)
-    points = baseline[None] + alphas[:, None, None, None, None].astype(images.dtype) * (images - baseline)[None]
-    grads = gradients_of(model, points.reshape(steps * N, *images.shape[1:]), np.tile(chosen, steps),
-                         batch_size).reshape(steps, N, *images.shape[1:])
-    path_mean = np.einsum("s,snhwc->nhwc", weights.astype(images.dtype), grads)
-    return (images - baseline) * path_mean
+    return (nodes + 1) / 2, weights / 2
 
 
-def integrated_gradients_completeness(model, images, attributions, classes, baseline=0.0):
-    """|sum attribution - (y^c(x) - y^c(x'))| per image (N,): how far the path integral is from exact."""
-    chosen = chosen_classes(model, images, classes)
-    rows = np.arange(len(images))
-    y = model.forward(images, training=False)[rows, chosen]
-    baseline = np.broadcast_to(np.asarray(baseline, dtype=images.dtype), images.shape)
-    y0 = model.forward(np.ascontiguousarray(baseline), training=False)[rows, chosen]
-    return np.abs(attributions.reshape(len(images), -1).sum(axis=1) - (y - y0))
+def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50, batch_size=BATCH_ROWS):
+    """(x - x') * sum_i w_i dy^c/dx at x' + a_i (x - x'), (N, H, W, C); c chosen at x.
+
+    baseline   : x', a number or an array broadcastable to the images (model input space), default 0
+    steps      : Gauss-Legendre nodes on [0, 1]
+    batch_size : path points (rows) per batched backward
+    """
+    x = model_input(model, images)
+    steps = positive_int("steps", steps)
+    batch_size = positive_int("batch_size", batch_size)
+    start = baseline_like(baseline, x)
+    chosen = resolve_classes(classes, model.forward(x, training=False))
+    alphas, weights = (values.astype(x.dtype) for values in gauss_legendre(steps))
+    delta = x - start
+    total = np.zeros_like(x)                       # sum_i w_i g(point_i), image by image
+    for rows in batches(len(x) * steps, batch_size):
+        row = np.arange(rows.start, rows.stop)
+        image, step = row // steps, row % steps    # row n * steps + i is image n at node i
+        points = start[image] + alphas[step, None, None, None] * delta[image]
+        gradient, _, _ = class_gradient(model, points, chosen[image])
+        weighted = weights[step, None, None, None] * gradient
+        present, first = np.unique(image, return_index=True)     # rows come grouped by image
+        total[present] += np.add.reduceat(weighted, first, axis=0)
+    return delta * total
 
 
-def noisy_gradients(model, images, classes, samples, noise, seed, batch_size):
+def integrated_gradients_completeness(model, images, attributions, classes=None, baseline=0.0):
+    """How far integrated gradients is from completeness, per image: (error (N,), relative (N,)).
+
+        error    = |sum(attributions) - (y^c(x) - y^c(x'))|
+        relative = error / |y^c(x) - y^c(x')|     (inf where the two logits are equal and error > 0)
+
+    ``classes`` must be those the attributions were computed for (None: predicted at x).
+    """
+    x = model_input(model, images)
+    start = baseline_like(baseline, x)
+    logits = model.forward(x, training=False)
+    chosen = resolve_classes(classes, logits)
+    rows = np.arange(len(x))
+    difference = (logits[rows, chosen] - model.forward(start, training=False)[rows, chosen]).astype(np.float64)
+    total = np.asarray(attributions, dtype=np.float64).reshape(len(x), -1).sum(axis=1)
+    error = np.abs(total - difference)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(error == 0, 0.0, error / np.abs(difference))
+    return error, relative
+
+
+# -- SmoothGrad -----------------------------------------------------------------------------------
+def noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square):
+    """1/S sum_s g(x + e_s) (or of g^2); the noise of row n * samples + s is drawn in row order from
+    default_rng(seed), so the result does not depend on batch_size."""
+    x = model_input(model, images)
     samples = positive_int("samples", samples)
-    if not np.isfinite(noise) or noise < 0:
-        raise NpnetError(f"noise must be a finite number >= 0, got {noise!r}")
-    chosen = chosen_classes(model, images, classes)
-    N = len(images)
-    spread = (images.reshape(N, -1).max(axis=1) - images.reshape(N, -1).min(axis=1)) * noise
-    rng = np.random.default_rng(seed)
-    eps = rng.standard_normal((samples,) + images.shape) * spread[None, :, None, None, None]
-    points = (images[None] + eps).astype(images.dtype).reshape(samples * N, *images.shape[1:])
-    return gradients_of(model, points, np.tile(chosen, samples), batch_size).reshape(samples, *images.shape)
+    noise = nonnegative_number("noise", noise)
+    batch_size = positive_int("batch_size", batch_size)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        raise NpnetError(f"option seed must be an integer or None, got {seed!r}: {error}") from None
+    chosen = resolve_classes(classes, model.forward(x, training=False))
+    sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))) if len(x) else np.zeros(0, x.dtype)
+    total = np.zeros_like(x)
+    for rows in batches(len(x) * samples, batch_size):
+        image = np.arange(rows.start, rows.stop) // samples
+        e = rng.standard_normal((len(image),) + x.shape[1:], dtype=x.dtype) * sigma[image, None, None, None]
+        gradient, _, _ = class_gradient(model, x[image] + e, chosen[image])
+        present, first = np.unique(image, return_index=True)
+        total[present] += np.add.reduceat(gradient ** 2 if square else gradient, first, axis=0)
+    return total / samples
 
 
-def smoothgrad(model, images, classes=None, *, samples=50, noise=0.15, seed=0, batch_size=1024):
-    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size).mean(axis=0)
+def smoothgrad(model, images, classes=None, *, samples=50, noise=0.15, seed=0, batch_size=BATCH_ROWS):
+    """The mean of dy^c/dx over ``samples`` noisy copies, noise std = noise * (max - min) of each image;
+    c chosen at the clean x."""
+    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square=False)
 
 
-def smoothgrad_squared(model, images, classes=None, *, samples=50, noise=0.15, seed=0, batch_size=1024):
-    return (noisy_gradients(model, images, classes, samples, noise, seed, batch_size) ** 2).mean(axis=0)
+def smoothgrad_squared(model, images, classes=None, *, samples=50, noise=0.15, seed=0, batch_size=BATCH_ROWS):
+    """The mean of (dy^c/dx)^2 over the same noisy copies as ``smoothgrad``."""
+    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square=True)

@@ -4,13 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-installed-stamp
+EXPLAIN_BENCH_STAMP := $(VENV)/.explain-bench-installed-stamp
 # The data: the shared GTSRB pickles beside the checkout when they are there, else data/ (downloaded).
 DATA   ?= $(if $(wildcard ../shared/gtsrb/train.p),../shared/gtsrb,data)
 ARGS   ?=
 # The tests that need the real data run where it is (they are skipped without NPNET_DATA).
 export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
-.PHONY: help install train train-best test test-all bench bench-torch explain clean
+.PHONY: help install train train-best test test-all bench bench-torch bench-explain explain clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
@@ -50,6 +51,17 @@ bench: $(STAMP)
 
 bench-torch: $(BENCH_STAMP)
 	$(PY) -m npnet.bench --compare torch $(ARGS)
+
+# the explanation methods beside pytorch-grad-cam and Captum: torch first, then the extra, then grad-cam
+# without its dependencies (its torchvision would replace or break torch 2.13.0; see pyproject.toml)
+$(EXPLAIN_BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev,explain-bench]'
+	$(PY) -m pip install --quiet --no-deps grad-cam
+	touch $(EXPLAIN_BENCH_STAMP)
+
+bench-explain: $(EXPLAIN_BENCH_STAMP)
+	$(PY) -m npnet.bench --explain $(ARGS)
 
 explain: $(STAMP)
 	$(PY) explain.py demo --data $(DATA) $(ARGS)

@@ -65,7 +65,11 @@ def ratios(result, torch_result):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m npnet.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=None, help="default 1024 (256 with --explain)")
+    parser.add_argument("--explain", action="store_true",
+                        help="time every explanation method beside pytorch-grad-cam and Captum (where installed)")
+    parser.add_argument("--slow-images", type=int, default=32,
+                        help="with --explain: images for the slow methods (ScoreCAM, IG, Occlusion, ...)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median taken)")
     parser.add_argument("--compare", choices=["torch"],
                         help="also time the net in PyTorch (two ways) and check the twin agrees")
@@ -79,6 +83,16 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     runtime.keep_freed_memory()
+    if args.explain:
+        from .explain_bench import bench_explain, format_explain_table
+        result = bench_explain(args.batch_size or 256, args.repeats, args.slow_images)
+        text = json.dumps(result, indent=2)
+        print(text if args.json else format_explain_table(result))
+        if args.out:
+            with open(args.out, "w") as file:
+                file.write(text + "\n")
+        return 0
+    args.batch_size = args.batch_size or 1024
     result = {"batch_size": args.batch_size, "repeats": args.repeats, "warmup": WARMUP}
     if not args.skip_first_call:             # first, while this process holds little memory
         result["first_call_numba_cache"] = numba_cache_present()

@@ -1,0 +1,286 @@
+"""``python -m npnet.bench --explain``: images/s of every explanation method, npnet beside the same
+method in pytorch-grad-cam and Captum on the PyTorch twin (same weights, same thread count).
+
+Each engine explains the same batch of random 32x32x3 images for the same classes (the twin's predicted
+class, computed once outside the timing). npnet runs ``npnet.explain.methods.cam`` (upsampled to 32x32,
+as pytorch-grad-cam returns its maps) or ``attribution``; the references get the twin without its
+NHWC->NCHW permute, so they are fed NCHW as they expect. The CAM target layer is conv2d_3's ReLU
+(npnet's conv2d_3.output). Fast methods: ``--batch-size`` images (256), WARMUP runs excluded, median of
+``--repeats``; slow ones (SLOW): ``--slow-images`` images (32), 1 warm-up, median of 2 runs, reported
+as images/s all the same. Methods npnet does not have yet (``methods`` or its family files missing)
+are listed as missing; torch, grad-cam or captum not installed: their columns say n/a.
+"""
+import statistics
+import sys
+import time
+import types
+
+import numba
+import numpy as np
+
+from .engine import WARMUP, make_batch
+
+CAM_LAYER = "conv2d_3"
+SLOW = {"scorecam", "ablationcam", "integrated_gradients", "smoothgrad", "occlusion"}
+SLOW_WARMUP, SLOW_REPEATS = 1, 2
+BEST_CHECKPOINT = "runs/best/best.h5"
+
+# npnet method -> (verb, options wanted (only those the function takes are passed),
+#                  pytorch-grad-cam class or None, Captum recipe or None)
+METHODS = {
+    "gradcam": ("cam", {}, "GradCAM", None),
+    "gradcam++": ("cam", {}, "GradCAMPlusPlus", None),
+    "xgradcam": ("cam", {}, "XGradCAM", None),
+    "hirescam": ("cam", {}, "HiResCAM", None),
+    "layercam": ("cam", {}, "LayerCAM", None),
+    "scorecam": ("cam", {}, "ScoreCAM", None),
+    "ablationcam": ("cam", {}, "AblationCAM", None),
+    "eigencam": ("cam", {}, "EigenCAM", None),
+    "saliency": ("attribution", {}, None, "Saliency"),
+    "input_x_gradient": ("attribution", {}, None, "InputXGradient"),
+    "guided_backprop": ("attribution", {}, None, "GuidedBackprop"),
+    "deconvnet": ("attribution", {}, None, "Deconvolution"),
+    "guided_gradcam": ("attribution", {}, None, "GuidedGradCam"),
+    "integrated_gradients": ("attribution", {"steps": 50, "n_steps": 50}, None, "IntegratedGradients"),
+    "smoothgrad": ("attribution", {"samples": 50, "n_samples": 50}, None, "NoiseTunnel(Saliency)"),
+    "occlusion": ("attribution", {"window": 4, "stride": 2}, None, "Occlusion"),
+}
+
+
+def timed(run, repeats, warmup):
+    """Seconds of ``repeats`` calls of ``run()`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def load_model(checkpoint=BEST_CHECKPOINT):
+    """(model, 'trained <path>') when the checkpoint exists, else (seed_net(), 'untrained')."""
+    import os
+    from ..models import seed_net
+    if checkpoint and os.path.exists(checkpoint):
+        from ..checkpoint import load
+        model, _ = load(checkpoint)
+        return model, f"trained ({checkpoint})"
+    return seed_net(), "untrained seed_net()"
+
+
+def npnet_methods():
+    """{name: callable(model, x, classes)} for the methods npnet has now, and a note on what failed.
+
+    ``npnet.explain.methods`` imports every family file; while some are not written yet it cannot be
+    imported, and then the CAMs of ``cams.py`` are called the way ``methods.cam`` calls them."""
+    try:
+        from ..explain import methods
+    except ImportError as error:
+        note = f"npnet.explain.methods not importable ({error}); CAMs from npnet.explain.cams only"
+        try:
+            from ..explain import cams
+            from ..explain.gradcam import bilinear_upsample, target_layer
+        except ImportError:
+            return {}, note
+        table = {"gradcam": "gradcam", "gradcam++": "gradcam_plus_plus", "xgradcam": "xgradcam",
+                 "hirescam": "hirescam", "layercam": "layercam", "eigencam": "eigencam"}
+        found = {}
+        for name, attr in table.items():
+            function = getattr(cams, attr, None)
+            if function is not None:
+                found[name] = (lambda f: lambda model, x, classes: bilinear_upsample(
+                    f(model, x, classes, target_layer(model, CAM_LAYER)), x.shape[1:3]))(function)
+        return found, note
+    found = {}
+    for name, (verb, wanted, _, _) in METHODS.items():
+        table = methods.CAM_METHODS if verb == "cam" else methods.ATTRIBUTION_METHODS
+        if name not in table:
+            continue
+        valid = methods.option_names(table[name].function)
+        options = {key: value for key, value in wanted.items() if key in valid}
+        if verb == "cam":
+            found[name] = (lambda n, o: lambda model, x, classes: methods.cam(
+                model, x, n, classes=classes, layer=CAM_LAYER, **o))(name, options)
+        else:
+            found[name] = (lambda n, o: lambda model, x, classes: methods.attribution(
+                model, x, n, classes=classes, **o))(name, options)
+    return found, None
+
+
+def torchvision_stub():
+    """pytorch-grad-cam imports torchvision at import time only for detection targets and image
+    helpers this bench never calls; the PyPI torchvision does not load beside torch 2.13.0+cpu, so
+    the explain-bench extra leaves it out and this stands in for it (in this process only)."""
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("torchvision is not installed (npnet's explain bench uses a stand-in)")
+    tv = types.ModuleType("torchvision")
+    transforms = types.ModuleType("torchvision.transforms")
+    functional = types.ModuleType("torchvision.transforms.functional")
+    ops = types.ModuleType("torchvision.ops")
+    transforms.Compose = transforms.Normalize = transforms.ToTensor = unavailable
+    functional.resize = unavailable
+    ops.box_iou = unavailable
+    transforms.functional = functional
+    tv.transforms, tv.ops = transforms, ops
+    return {"torchvision": tv, "torchvision.transforms": transforms,
+            "torchvision.transforms.functional": functional, "torchvision.ops": ops}
+
+
+def import_grad_cam():
+    """The pytorch_grad_cam module, or None with a note when it is not installed."""
+    try:
+        import pytorch_grad_cam
+        return pytorch_grad_cam, None
+    except ImportError as error:
+        if "torchvision" not in str(error):
+            return None, f"pytorch-grad-cam not installed ({error})"
+    for key in [k for k in sys.modules if k.startswith(("torchvision", "pytorch_grad_cam"))]:
+        del sys.modules[key]
+    sys.modules.update(torchvision_stub())
+    try:
+        import pytorch_grad_cam
+    except ImportError as error:
+        return None, f"pytorch-grad-cam not importable ({error})"
+    return pytorch_grad_cam, "pytorch-grad-cam imported with a torchvision stand-in (no torchvision)"
+
+
+def grad_cam_runner(package, class_name, twin, layer, x, classes):
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    cam = getattr(package, class_name)(model=twin, target_layers=[layer])
+    targets = [ClassifierOutputTarget(int(c)) for c in classes]
+    return cam, (lambda: cam(input_tensor=x, targets=targets))
+
+
+def captum_runner(recipe, twin, layer, x, classes):
+    import captum.attr as ca
+    import torch
+    target = torch.from_numpy(np.asarray(classes, dtype=np.int64))
+    if recipe == "Saliency":
+        method = ca.Saliency(twin)
+        return lambda: method.attribute(x, target=target, abs=False)
+    if recipe == "GuidedGradCam":
+        method = ca.GuidedGradCam(twin, layer)
+        return lambda: method.attribute(x, target=target)
+    if recipe == "IntegratedGradients":
+        method = ca.IntegratedGradients(twin)
+        return lambda: method.attribute(x, target=target, n_steps=50)
+    if recipe == "NoiseTunnel(Saliency)":
+        method = ca.NoiseTunnel(ca.Saliency(twin))
+        return lambda: method.attribute(x, target=target, nt_type="smoothgrad", nt_samples=50, abs=False)
+    if recipe == "Occlusion":
+        method = ca.Occlusion(twin)
+        return lambda: method.attribute(x, target=target, sliding_window_shapes=(3, 4, 4), strides=(3, 2, 2))
+    method = getattr(ca, recipe)(twin)
+    return lambda: method.attribute(x, target=target)
+
+
+def rate(times, count):
+    return count / statistics.median(times)
+
+
+def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, only=None, checkpoint=BEST_CHECKPOINT):
+    """One row per method: {'method', 'images', 'npnet', 'grad_cam', 'captum'} (img/s, or None) and
+    notes. Exceptions of one engine on one method become a note; the other columns still run."""
+    model, weights = load_model(checkpoint)
+    found, npnet_note = npnet_methods()
+    notes = [f"weights: {weights}"] + ([npnet_note] if npnet_note else [])
+    torch = grad_cam = captum_ok = None
+    if with_torch:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+            notes.append("torch not installed: reference columns skipped (pip install -e '.[explain-bench]')")
+    if torch is not None:
+        from .. import torch_twin
+        torch.set_num_threads(numba.get_num_threads())
+        twin = torch_twin.from_npnet(model).eval()
+        twin_nchw = twin[1:]                               # without input_to_nchw: takes NCHW
+        layer = twin_nchw.get_submodule(f"{CAM_LAYER}_relu")
+        grad_cam, note = import_grad_cam()
+        if note:
+            notes.append(note)
+        try:
+            import captum.attr  # noqa: F401
+            captum_ok = True
+        except ImportError as error:
+            notes.append(f"captum not installed ({error})")
+    x_all, _ = make_batch(max(batch_size, slow_images))
+    rows = []
+    for name, (verb, _, grad_cam_class, captum_recipe) in METHODS.items():
+        if only and name not in only:
+            continue
+        slow = name in SLOW
+        count = min(slow_images, batch_size) if slow else batch_size
+        warmup, runs = (SLOW_WARMUP, SLOW_REPEATS) if slow else (WARMUP, repeats)
+        x = np.ascontiguousarray(x_all[:count])
+        row = {"method": name, "images": count, "runs": runs, "npnet": None, "grad_cam": None, "captum": None,
+               "npnet_status": "missing", "grad_cam_status": "-" if grad_cam_class is None else "n/a",
+               "captum_status": "-" if captum_recipe is None else "n/a"}
+        classes = model.forward(x, training=False).argmax(axis=1)
+        if torch is not None:
+            x_nchw = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+            with torch.no_grad():
+                classes = twin_nchw(x_nchw).argmax(dim=1).numpy()
+        if name in found:
+            try:
+                row["npnet"] = rate(timed(lambda: found[name](model, x, classes), runs, warmup), count)
+                row["npnet_status"] = "ok"
+            except Exception as error:  # a method being written may still fail: report, go on
+                row["npnet_status"] = "error"
+                notes.append(f"npnet {name}: {type(error).__name__}: {error}")
+        if torch is not None and grad_cam is not None and grad_cam_class is not None:
+            cam = None
+            try:
+                cam, run = grad_cam_runner(grad_cam, grad_cam_class, twin_nchw, layer, x_nchw, classes)
+                row["grad_cam"] = rate(timed(run, runs, warmup), count)
+                row["grad_cam_status"] = "ok"
+            except Exception as error:
+                row["grad_cam_status"] = "error"
+                notes.append(f"pytorch-grad-cam {grad_cam_class}: {type(error).__name__}: {error}")
+            finally:
+                if cam is not None:
+                    cam.activations_and_grads.release()
+        if torch is not None and captum_ok and captum_recipe is not None:
+            try:
+                run = captum_runner(captum_recipe, twin_nchw, layer, x_nchw.clone().requires_grad_(False), classes)
+                row["captum"] = rate(timed(run, runs, warmup), count)
+                row["captum_status"] = "ok"
+            except Exception as error:
+                row["captum_status"] = "error"
+                notes.append(f"Captum {captum_recipe}: {type(error).__name__}: {error}")
+        rows.append(row)
+    return {"batch_size": batch_size, "repeats": repeats, "warmup": WARMUP, "slow_images": slow_images,
+            "threads": numba.get_num_threads(), "torch": getattr(torch, "__version__", None),
+            "rows": rows, "notes": notes}
+
+
+def ratio(row):
+    """npnet img/s over the faster reference's, or None."""
+    references = [v for v in (row["grad_cam"], row["captum"]) if v]
+    return row["npnet"] / max(references) if row["npnet"] and references else None
+
+
+def format_explain_table(result):
+    def cell(row, key):
+        value = row[key]
+        return f"{value:,.1f}" if value is not None and value < 100 else \
+            f"{value:,.0f}" if value is not None else row[f"{key}_status"]
+    lines = [f"explanation methods: images/s, seed net, batch {result['batch_size']} (slow methods *: "
+             f"{result['slow_images']} images, {SLOW_WARMUP} warm-up + median of {SLOW_REPEATS}; others "
+             f"{result['warmup']} warm-ups excluded + median of {result['repeats']}), "
+             f"{result['threads']} threads, torch {result['torch'] or 'absent'}",
+             f"{'method':24}{'npnet':>10}{'pytorch-grad-cam':>18}{'Captum':>10}{'ratio':>8}"]
+    for row in result["rows"]:
+        r = ratio(row)
+        label = row["method"] + (" *" if row["method"] in SLOW else "")
+        lines.append(f"{label:24}{cell(row, 'npnet'):>10}{cell(row, 'grad_cam'):>18}{cell(row, 'captum'):>10}"
+                     f"{(f'{r:.2f}x' if r else '-'):>8}")
+    lines.append("ratio: npnet over the faster reference (above 1: npnet faster); missing: not in npnet "
+                 "yet; n/a: package absent; -: no such method there")
+    lines.append("references: Captum Saliency abs=False; IntegratedGradients n_steps=50; NoiseTunnel "
+                 "smoothgrad 50 samples; Occlusion window (3,4,4) strides (3,2,2) NCHW; CAM layer conv2d_3")
+    lines += [f"note: {note}" for note in result["notes"]]
+    return "\n".join(lines)

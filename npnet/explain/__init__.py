@@ -3,6 +3,8 @@
     predict(model, images, top=5)           top-k (class_id, name, prob) per image
     feature_maps(model, images)             {layer name: activations (N, H, W, C)}
     grad_cam(model, images, classes=None)   where in each image the evidence for a class lies (N, H, W)
+    cam(model, images, method)              any class activation map method (METHODS) -> (N, H, W)
+    attribution(model, images, method)      any input-space attribution method -> (N, H, W, C)
     evaluate(model, images, labels)         accuracy, confusion matrix, probabilities
 
 Images given to these are the model's input (``npnet.preprocessing.preprocess`` of uint8 images);
@@ -11,9 +13,11 @@ pass ``preprocessing=spec`` to hand them uint8 images instead. ``plots`` draws t
 from .evaluate import confusion_matrix, evaluate, most_confused, per_class, ranked_mistakes
 from .features import feature_map_layers, feature_maps
 from .gradcam import bilinear_upsample, grad_cam, grad_cam_weights, last_conv_layer
+from .methods import METHODS, attribution, cam
 from .predict import Prediction, model_class_names, predict, resolve_class, top_k
 
 __all__ = [
+    "cam", "attribution", "METHODS",
     "grad_cam", "grad_cam_weights", "bilinear_upsample", "last_conv_layer",
     "feature_maps", "feature_map_layers",
     "predict", "top_k", "Prediction", "model_class_names", "resolve_class",

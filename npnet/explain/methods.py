@@ -79,6 +79,14 @@ def check_options(method, function, options):
         raise NpnetError(f"method {method!r} has no option {unknown[0]!r}; its options: {choice}")
 
 
+def run_method(method, function, *args, **options):
+    """function(*args, **options) as float32; its errors (a bad option value, a bad class) name the method."""
+    try:
+        return function(*args, **options).astype(np.float32)
+    except NpnetError as error:
+        raise NpnetError(f"{method}: {error}") from None
+
+
 def model_input(images, preprocessing):
     return preprocess(images, preprocessing) if preprocessing is not None else images
 
@@ -96,7 +104,7 @@ def cam(model, images, method="gradcam", classes=None, layer=None, upsample=True
     check_options(method, entry.function, options)
     images = model_input(images, preprocessing)
     target = target_layer(model, layer)
-    maps = entry.function(model, images, classes, target, **options).astype(np.float32)
+    maps = run_method(method, entry.function, model, images, classes, target, **options)
     return bilinear_upsample(maps, images.shape[1:3]) if upsample else maps
 
 
@@ -109,4 +117,4 @@ def attribution(model, images, method, classes=None, preprocessing=None, **optio
     entry = lookup(method, ATTRIBUTION_METHODS, "attribution")
     check_options(method, entry.function, options)
     images = model_input(images, preprocessing)
-    return entry.function(model, images, classes, **options).astype(np.float32)
+    return run_method(method, entry.function, model, images, classes, **options)

@@ -95,19 +95,20 @@ def feature_grid(image, maps, title, path):
 
 
 # -- Grad-CAM -------------------------------------------------------------------------------------
-def gradcam_comparison(image, cams, titles, path, suptitle="", normalize="shared"):
+def gradcam_comparison(image, cams, titles, path, suptitle="", normalize="shared", method="Grad-CAM"):
     """The input, then one overlay per class side by side.
 
-    cams       : list of (H, W) raw Grad-CAM maps, one per class
+    cams       : list of (H, W) raw CAM maps, one per class
     titles     : one title per map (class name and probability)
     normalize  : 'shared' = one colour scale 0..max over all maps, raw values, one colorbar;
                  'each'   = each map scaled to 0..1 on its own (shapes comparable, strengths not)
+    method     : the CAM method's display name, for the colorbar
     """
     if normalize == "each":
         cams = [min_max(cam) for cam in cams]
-        vmin, vmax, label = 0.0, 1.0, "Grad-CAM, each map scaled to 0..1"
+        vmin, vmax, label = 0.0, 1.0, f"{method}, each map scaled to 0..1"
     else:
-        (vmin, vmax), label = shared_range(cams), "Grad-CAM (raw, shared scale)"
+        (vmin, vmax), label = shared_range(cams), f"{method} (raw, shared scale)"
     fig = Figure(figsize=(2.4 * (len(cams) + 1) + 0.8, 3.2), layout="constrained")
     axes = fig.subplots(1, len(cams) + 1, squeeze=False)[0]
     show_image(axes[0], image, "input")

@@ -1,0 +1,121 @@
+"""What every explain.py command shares: loading a checkpoint and images, the output folder, titles."""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import checkpoint
+from ..data import class_names as data_class_names, load_gtsrb, load_split
+from ..errors import NpnetError
+from ..explain import model_class_names, plots, resolve_class
+from ..images import load_image
+from ..preprocessing import preprocess
+
+PROG = "explain.py"
+NO_MODEL = "no trained model under runs/: run `make train` first"
+
+
+class Model:
+    """A checkpoint, ready to use: the network, its preprocessing and its class names."""
+
+    def __init__(self, path, data_path=None):
+        self.path = path
+        self.net, metadata = checkpoint.load(path)
+        self.spec = metadata.get("preprocessing")
+        if not isinstance(self.spec, dict):
+            raise NpnetError(f"{path}: the checkpoint records no preprocessing spec; cannot feed it images")
+        names = metadata.get("class_names")
+        if names is None and data_path is not None:
+            names = data_class_names(data_path)
+        self.names = model_class_names(self.net, names)
+
+    def input(self, images):
+        """uint8 images (N, 32, 32, 3) -> the model's float input."""
+        return preprocess(images, self.spec)
+
+
+def read_images(paths):
+    """Load every file; a bad one is reported on stderr (one line) and skipped.
+    Returns (images uint8 (M, 32, 32, 3), the M paths read, number of failures)."""
+    images, read, failed = [], [], 0
+    for path in paths:
+        try:
+            images.append(load_image(path))
+            read.append(path)
+        except NpnetError as error:
+            print(f"{PROG}: {error}", file=sys.stderr)
+            failed += 1
+    return np.array(images, dtype=np.uint8).reshape(-1, 32, 32, 3), read, failed
+
+
+def out_dir(args):
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NpnetError(f"{out}: cannot create the output folder ({error.strerror or error})") from None
+    return out
+
+
+def wrote(path, quiet=False):
+    """Report a written file (on stderr when stdout carries JSON)."""
+    print(f"wrote {path}", file=sys.stderr if quiet else sys.stdout)
+
+
+def titled(role, class_id, names, prob):
+    return f"{role}: {plots.wrap(names[class_id], 22)}\n(id {class_id}) p = {prob:.1%}"
+
+
+def positive(text):
+    """argparse type: a whole number >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def load_labelled(path, split):
+    """The split to evaluate: a pickle file or a folder's test split, or --split train/valid."""
+    return load_split(path) if split == "test" else load_gtsrb(path, progress=False)[split]
+
+
+def explained_classes(predicted, asked, true=None):
+    """[(class id, role)]: the predicted class, then the asked ones, then the true one, each once;
+    role is 'predicted', 'true', 'predicted = true' or 'class'."""
+    classes = list(dict.fromkeys([predicted, *asked] + ([true] if true is not None else [])))
+    roles = [" = ".join(role for role, match in (("predicted", c == predicted), ("true", c == true)) if match)
+             or "class" for c in classes]
+    return list(zip(classes, roles))
+
+
+def true_classes(values, count, names):
+    """--true given once (for every image) or once per image -> a list of ``count`` ids (or Nones)."""
+    if not values:
+        return [None] * count
+    ids = [resolve_class(value, names) for value in values]
+    if len(ids) == 1:
+        return ids * count
+    if len(ids) != count:
+        raise NpnetError(f"--true: give one class for all images or one per image ({count}), got {len(ids)}")
+    return ids
+
+
+def method_options(pairs):
+    """--option NAME=VALUE ... -> {NAME: int or float}; the method checks the names and ranges."""
+    options = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        if not equals or not name.strip():
+            raise NpnetError(f"--option {pair!r}: write NAME=VALUE, e.g. steps=128")
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise NpnetError(f"--option {pair!r}: the value must be a number") from None
+            if not np.isfinite(value):
+                raise NpnetError(f"--option {pair!r}: the value must be a finite number")
+        options[name.strip()] = value
+    return options

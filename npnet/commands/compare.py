@@ -1,0 +1,71 @@
+"""explain.py compare: every method side by side, one figure: a row per image and class, a column per
+method, each map on its image, one colour scale per method."""
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NpnetError
+from ..explain import attribution, cam, resolve_class
+from ..explain.method_plots import compare_grid, reduce_channels
+from ..explain.methods import ATTRIBUTION_METHODS, CAM_METHODS, METHODS, option_names
+from .common import Model, explained_classes, out_dir, read_images, true_classes, wrote
+
+HELP = "every method side by side: a row per image and class, a column per method"
+PARENTS = ("model",)
+DEFAULT_METHODS = "gradcam,gradcam++,scorecam,saliency,guided_backprop,integrated_gradients,occlusion"
+
+
+def add_arguments(parser):
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("--methods", default=DEFAULT_METHODS, metavar="A,B,...|all",
+                        help=f"comma-separated methods, or all (default {DEFAULT_METHODS}); "
+                             f"the methods: {', '.join(METHODS)}")
+    parser.add_argument("--class", dest="classes", action="extend", nargs="+", default=[], metavar="ID_OR_NAME",
+                        help="classes to explain besides the predicted one")
+    parser.add_argument("--true", action="extend", nargs="+", default=[], metavar="ID_OR_NAME",
+                        help="the true class: one for all images, or one per image")
+    parser.add_argument("--layer", help="the layer the CAM methods read (default: the last Conv2D)")
+
+
+def parse_methods(text):
+    """'a,b,c' or 'all' -> method names, each one known, in the order given, each once."""
+    names = list(METHODS) if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [name for name in names if name not in METHODS]
+    if unknown or not names:
+        what = f"unknown method {unknown[0]!r}" if unknown else "no method given"
+        raise NpnetError(f"--methods: {what}; choose from: {', '.join(METHODS)}, or all")
+    return list(dict.fromkeys(names))
+
+
+def method_map(net, x, method, classes, layer=None):
+    """((R, H, W) >= 0 map, kind) of any method: a CAM as it is ('cam'), an attribution as the sum over
+    channels of |a| ('attribution'). ``layer`` goes to every method that reads a layer."""
+    if method in CAM_METHODS:
+        return cam(net, x, method, classes=classes, layer=layer), "cam"
+    reads_layer = layer is not None and "layer" in option_names(ATTRIBUTION_METHODS[method].function)
+    options = {"layer": layer} if reads_layer else {}
+    return reduce_channels(attribution(net, x, method, classes=classes, **options), "abs"), "attribution"
+
+
+def run(args):
+    model = Model(args.model)
+    methods = parse_methods(args.methods)
+    asked = [resolve_class(c, model.names) for c in args.classes]
+    images, paths, failed = read_images(args.images)
+    trues = true_classes(args.true, len(paths), model.names)
+    if not len(images):
+        return 2
+    x = model.input(images)
+    probs = model.net.predict_proba(x)
+    rows = [(n, c, role) for n in range(len(images))
+            for c, role in explained_classes(int(probs[n].argmax()), asked, trues[n])]
+    index = np.array([n for n, _, _ in rows])
+    classes = np.array([c for _, c, _ in rows])
+    columns = [(method, *method_map(model.net, x[index], method, classes, args.layer)) for method in methods]
+    titles = [f"{Path(paths[n]).name}\n{role}: {c} {model.names[c][:20]}\np = {probs[n, c]:.1%}"
+              for n, c, role in rows]
+    stem = Path(paths[0]).stem if len(paths) == 1 else "compare"
+    target = out_dir(args) / (f"{stem}_compare.png" if len(paths) == 1 else "compare.png")
+    title = f"{len(methods)} methods, {len(rows)} rows (image x class); one colour scale per method"
+    wrote(compare_grid(images[index], titles, columns, target, title))
+    return 2 if failed else 0

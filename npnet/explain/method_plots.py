@@ -1,0 +1,118 @@
+"""Figures for the explanation methods: input-space attributions of one image, and the comparison grid
+(a row per image and class, a column per method, the layout of pytorch-grad-cam's README).
+
+Colour conventions (beside those of ``plots``):
+- a CAM is drawn from 0 to its column's (or figure's) largest value: raw maps on one scale;
+- an attribution map ends at the 99th percentile of its absolute values (``CLIP``): a handful of
+  spiky pixels, common in gradients, would otherwise leave every other pixel dark. Values beyond
+  are drawn in the end colour, and the colorbar says so;
+- unsigned maps (``sign`` abs or positive) are sequential ('inferno', black = 0); signed maps
+  (``sign`` all) are diverging ('RdBu_r', white = 0, red positive, blue negative) with symmetric limits.
+"""
+import numpy as np
+from matplotlib.figure import Figure
+
+from .plots import HEATMAP, OVERLAY_ALPHA, save, show_image, wrap
+
+DISPLAY_NAMES = {
+    "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM", "hirescam": "HiResCAM",
+    "layercam": "LayerCAM", "scorecam": "Score-CAM", "ablationcam": "Ablation-CAM", "eigencam": "Eigen-CAM",
+    "saliency": "Saliency", "input_x_gradient": "Input x Gradient", "guided_backprop": "Guided Backprop",
+    "deconvnet": "Deconvnet", "guided_gradcam": "Guided Grad-CAM", "integrated_gradients": "Integrated Gradients",
+    "smoothgrad": "SmoothGrad", "smoothgrad_squared": "SmoothGrad²", "occlusion": "Occlusion",
+}
+SIGNS = ("abs", "positive", "all")
+SIGN_LABELS = {"abs": "sum over channels of |a|", "positive": "sum over channels of max(a, 0)",
+               "all": "sum over channels of a (signed)"}
+CLIP = 99.0
+SEQUENTIAL, DIVERGING = "inferno", "RdBu_r"
+
+
+def display_name(method):
+    return DISPLAY_NAMES.get(method, method)
+
+
+def reduce_channels(attributions, sign="abs"):
+    """Attributions (..., H, W, C) -> maps (..., H, W): abs = sum_c |a|, positive = sum_c max(a, 0),
+    all = sum_c a (signed)."""
+    if sign == "abs":
+        return np.abs(attributions).sum(axis=-1)
+    if sign == "positive":
+        return np.maximum(attributions, 0).sum(axis=-1)
+    if sign == "all":
+        return attributions.sum(axis=-1)
+    raise ValueError(f"sign must be one of {SIGNS}, got {sign!r}")
+
+
+def clipped_limit(maps):
+    """The colour scale's end: the CLIP-th percentile of |maps|, or their maximum if that is 0
+    (a sparse map), or 1 for an all-zero map (drawn as 0 everywhere)."""
+    magnitude = np.abs(np.asarray(maps, dtype=np.float64))
+    top = float(np.percentile(magnitude, CLIP)) if magnitude.size else 0.0
+    top = top if top > 0 else float(magnitude.max(initial=0.0))
+    return top if top > 0 else 1.0
+
+
+def colour_scale(maps, sign):
+    """(colormap, vmin, vmax) for maps drawn with ``sign``."""
+    top = clipped_limit(maps)
+    return (DIVERGING, -top, top) if sign == "all" else (SEQUENTIAL, 0.0, top)
+
+
+def attribution_figure(image, maps, row_titles, sign, title, path):
+    """One image's attributions, a row per class: the input, the map, the map over the grey image.
+
+    image       : (H, W, 3) uint8
+    maps        : (R, H, W) the attributions reduced over channels (``reduce_channels``)
+    row_titles  : R titles (class, role, probability)
+    One colour scale for all rows (the same image, so the classes compare).
+    """
+    cmap, vmin, vmax = colour_scale(maps, sign)
+    rows = len(maps)
+    fig = Figure(figsize=(7.6, 2.5 * rows + 0.7), layout="constrained")
+    axes = fig.subplots(rows, 3, squeeze=False)
+    grey = image.astype(np.float32).mean(axis=-1)
+    artist = None
+    for r in range(rows):
+        show_image(axes[r, 0], image, row_titles[r])
+        artist = axes[r, 1].imshow(maps[r], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        axes[r, 2].imshow(grey, cmap="gray", interpolation="nearest")
+        axes[r, 2].imshow(maps[r], cmap=cmap, vmin=vmin, vmax=vmax, alpha=0.65, interpolation="nearest")
+        for ax, label in ((axes[r, 1], "attribution"), (axes[r, 2], "over the image")):
+            ax.set_axis_off()
+            ax.set_title(label if r == 0 else None, fontsize=8)
+    fig.colorbar(artist, ax=axes[:, 1:].ravel().tolist(), shrink=0.8,
+                 label=f"{SIGN_LABELS[sign]}\n(scale ends at the {CLIP:g}th percentile of |value|)")
+    fig.suptitle(title, fontsize=10)
+    return save(fig, path)
+
+
+def compare_grid(images, row_titles, columns, path, title=""):
+    """Rows (image, class); the first column the image, then one column per method, each map on its image.
+
+    images      : (R, H, W, 3) uint8, the image of each row
+    row_titles  : R titles (image, class, role, probability)
+    columns     : [(method, maps (R, H, W) >= 0, kind 'cam' or 'attribution')]
+    One colour scale per column: 0..max for a CAM (raw values), 0..the 99th percentile for an
+    attribution, so the true and the predicted class of one image compare within a method.
+    """
+    R, M = len(images), len(columns)
+    cell = 1.5
+    fig = Figure(figsize=(cell * (M + 1) + 0.4, cell * R + 1.4), layout="constrained")
+    axes = fig.subplots(R, M + 1, squeeze=False)
+    for r in range(R):
+        show_image(axes[r, 0], images[r], row_titles[r], fontsize=6)
+    for j, (method, maps, kind) in enumerate(columns, 1):
+        top = float(maps.max(initial=0.0)) if kind == "cam" else clipped_limit(maps)
+        top = top if top > 0 else 1.0
+        artist = None
+        for r in range(R):
+            show_image(axes[r, j], images[r], wrap(display_name(method), 14) if r == 0 else None, 8)
+            artist = axes[r, j].imshow(maps[r], cmap=HEATMAP, alpha=OVERLAY_ALPHA, vmin=0.0, vmax=top,
+                                       interpolation="nearest")
+        bar = fig.colorbar(artist, ax=axes[:, j].tolist(), location="bottom", shrink=0.9, aspect=10)
+        bar.ax.tick_params(labelsize=5)
+        bar.set_ticks([0.0, top], labels=["0", f"{top:.2g}"])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save(fig, path)

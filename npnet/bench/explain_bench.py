@@ -21,7 +21,7 @@ import numpy as np
 from .engine import WARMUP, make_batch
 
 CAM_LAYER = "conv2d_3"
-SLOW = {"scorecam", "ablationcam", "integrated_gradients", "smoothgrad", "occlusion"}
+SLOW = {"scorecam", "ablationcam", "integrated_gradients", "smoothgrad", "smoothgrad_squared", "occlusion"}
 SLOW_WARMUP, SLOW_REPEATS = 1, 2
 BEST_CHECKPOINT = "runs/best/best.h5"
 
@@ -43,6 +43,7 @@ METHODS = {
     "guided_gradcam": ("attribution", {}, None, "GuidedGradCam"),
     "integrated_gradients": ("attribution", {"steps": 50, "n_steps": 50}, None, "IntegratedGradients"),
     "smoothgrad": ("attribution", {"samples": 50, "n_samples": 50}, None, "NoiseTunnel(Saliency)"),
+    "smoothgrad_squared": ("attribution", {"samples": 50, "n_samples": 50}, None, "NoiseTunnel(Saliency, sq)"),
     "occlusion": ("attribution", {"window": 4, "stride": 2}, None, "Occlusion"),
 }
 
@@ -169,6 +170,9 @@ def captum_runner(recipe, twin, layer, x, classes):
     if recipe == "NoiseTunnel(Saliency)":
         method = ca.NoiseTunnel(ca.Saliency(twin))
         return lambda: method.attribute(x, target=target, nt_type="smoothgrad", nt_samples=50, abs=False)
+    if recipe == "NoiseTunnel(Saliency, sq)":
+        method = ca.NoiseTunnel(ca.Saliency(twin))
+        return lambda: method.attribute(x, target=target, nt_type="smoothgrad_sq", nt_samples=50, abs=False)
     if recipe == "Occlusion":
         method = ca.Occlusion(twin)
         return lambda: method.attribute(x, target=target, sliding_window_shapes=(3, 4, 4), strides=(3, 2, 2))
@@ -281,6 +285,6 @@ def format_explain_table(result):
     lines.append("ratio: npnet over the faster reference (above 1: npnet faster); missing: not in npnet "
                  "yet; n/a: package absent; -: no such method there")
     lines.append("references: Captum Saliency abs=False; IntegratedGradients n_steps=50; NoiseTunnel "
-                 "smoothgrad 50 samples; Occlusion window (3,4,4) strides (3,2,2) NCHW; CAM layer conv2d_3")
+                 "smoothgrad / smoothgrad_sq 50 samples; Occlusion window (3,4,4) strides (3,2,2) NCHW; CAM layer conv2d_3")
     lines += [f"note: {note}" for note in result["notes"]]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import NpnetError
 from ..explain import attribution, cam, resolve_class
 from ..explain.method_plots import compare_grid, reduce_channels
+from ..explain.plots import wrap
 from ..explain.methods import ATTRIBUTION_METHODS, CAM_METHODS, METHODS, option_names
 from .common import Model, explained_classes, out_dir, read_images, true_classes, wrote
 
@@ -62,10 +63,11 @@ def run(args):
     index = np.array([n for n, _, _ in rows])
     classes = np.array([c for _, c, _ in rows])
     columns = [(method, *method_map(model.net, x[index], method, classes, args.layer)) for method in methods]
-    titles = [f"{Path(paths[n]).name}\n{role}: {c} {model.names[c][:20]}\np = {probs[n, c]:.1%}"
+    titles = [f"{Path(paths[n]).name}\n{role}: id {c}, p = {probs[n, c]:.1%}\n{wrap(model.names[c], 24)}"
               for n, c, role in rows]
     stem = Path(paths[0]).stem if len(paths) == 1 else "compare"
     target = out_dir(args) / (f"{stem}_compare.png" if len(paths) == 1 else "compare.png")
-    title = f"{len(methods)} methods, {len(rows)} rows (image x class); one colour scale per method"
+    title = (f"{len(methods)} method{'s' * (len(methods) > 1)}, {len(rows)} row{'s' * (len(rows) > 1)} "
+             f"(image x class); one colour scale per method")
     wrote(compare_grid(images[index], titles, columns, target, title))
     return 2 if failed else 0

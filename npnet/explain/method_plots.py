@@ -26,6 +26,9 @@ SIGN_LABELS = {"abs": "sum over channels of |a|", "positive": "sum over channels
                "all": "sum over channels of a (signed)"}
 CLIP = 99.0
 SEQUENTIAL, DIVERGING = "inferno", "RdBu_r"
+MAX_COLUMNS = 9      # methods side by side in one band of the comparison grid
+BAND_TITLES = {"cam": "class activation maps (raw, after the ReLU)",
+               "attribution": "input-space attributions (sum over channels of |a|)"}
 
 
 def display_name(method):
@@ -87,7 +90,7 @@ def attribution_figure(image, maps, row_titles, sign, title, path):
     return save(fig, path)
 
 
-def compare_grid(images, row_titles, columns, path, title=""):
+def compare_grid(images, row_titles, columns, path, title="", per_band=MAX_COLUMNS):
     """Rows (image, class); the first column the image, then one column per method, each map on its image.
 
     images      : (R, H, W, 3) uint8, the image of each row
@@ -95,13 +98,47 @@ def compare_grid(images, row_titles, columns, path, title=""):
     columns     : [(method, maps (R, H, W) >= 0, kind 'cam' or 'attribution')]
     One colour scale per column: 0..max for a CAM (raw values), 0..the 99th percentile for an
     attribution, so the true and the predicted class of one image compare within a method.
+    More than ``per_band`` methods are drawn in bands, one under the other, each starting with the
+    images again: the CAMs in one, the attributions in another, none wider than ``per_band``.
     """
-    R, M = len(images), len(columns)
+    R = len(images)
+    bands = split_bands(columns, per_band)
+    widest = max(len(band) for band in bands)
     cell = 1.5
-    fig = Figure(figsize=(cell * (M + 1) + 0.4, cell * R + 1.4), layout="constrained")
-    axes = fig.subplots(R, M + 1, squeeze=False)
+    band_height = cell * R + 0.9
+    fig = Figure(figsize=(cell * (widest + 1) + 0.4, band_height * len(bands) + 0.5), layout="constrained")
+    for subfigure, band in zip(np.atleast_1d(fig.subfigures(len(bands), 1)), bands):
+        draw_band(subfigure, images, row_titles, band, widest)
+        if len(bands) > 1:
+            subfigure.suptitle(BAND_TITLES[band[0][2]], fontsize=9, x=0.02, ha="left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save(fig, path)
+
+
+def split_bands(columns, per_band):
+    """All columns in one band if they fit; else a band per kind (runs of 'cam' or 'attribution'
+    columns), each cut into pieces of at most ``per_band``."""
+    if len(columns) <= per_band:
+        return [list(columns)]
+    runs = []
+    for column in columns:
+        if runs and runs[-1][-1][2] == column[2]:
+            runs[-1].append(column)
+        else:
+            runs.append([column])
+    return [run[k:k + per_band] for run in runs for k in range(0, len(run), per_band)]
+
+
+def draw_band(fig, images, row_titles, columns, width):
+    """One band of ``compare_grid``: the images, then ``columns``, padded to ``width`` methods."""
+    R = len(images)
+    axes = fig.subplots(R, width + 1, squeeze=False)
     for r in range(R):
         show_image(axes[r, 0], images[r], row_titles[r], fontsize=6)
+    for j in range(len(columns) + 1, width + 1):
+        for ax in axes[:, j]:
+            ax.set_axis_off()
     for j, (method, maps, kind) in enumerate(columns, 1):
         top = float(maps.max(initial=0.0)) if kind == "cam" else clipped_limit(maps)
         top = top if top > 0 else 1.0
@@ -113,6 +150,3 @@ def compare_grid(images, row_titles, columns, path, title=""):
         bar = fig.colorbar(artist, ax=axes[:, j].tolist(), location="bottom", shrink=0.9, aspect=10)
         bar.ax.tick_params(labelsize=5)
         bar.set_ticks([0.0, top], labels=["0", f"{top:.2g}"])
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return save(fig, path)

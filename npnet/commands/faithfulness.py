@@ -1,0 +1,209 @@
+"""explain.py faithfulness: is each explanation right? Every method scored on the signs' own boxes, beside
+a centred Gaussian and uniform noise scored by the same code: energy in the box, pointing game, deletion
+and insertion AUC (RISE), and the rank correlation with the maps of a fully randomized model (Adebayo
+2018; lower means the map depends on the weights). Maps as in ``npnet.explain.metrics``."""
+import json
+import sys
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import NpnetError
+from ..explain import metrics
+from ..explain.plots import overlay, save, show_image
+from .common import Model, load_labelled, out_dir, positive, wrote
+
+HELP = "score every explanation method on the sign boxes, beside a centred blob and noise"
+PARENTS = ("model", "data")
+BASELINES = ("centre", "random")
+COLUMNS = ("energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "randomization",
+           "seconds_per_image", "empty_maps")
+
+
+def add_arguments(parser):
+    parser.add_argument("--methods", default="all", metavar="A,B,...|all",
+                        help="comma-separated methods (as for compare), or all (default)")
+    parser.add_argument("--limit", type=positive, metavar="N", help="only the first N images, in file order")
+    parser.add_argument("--target", choices=("true", "predicted"), default="true",
+                        help="explain the true class (default, as localization benchmarks do) or the predicted one")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--steps", type=positive, default=32, help="deletion/insertion steps (default 32)")
+    parser.add_argument("--batch-size", type=positive, default=256, help="images per chunk (default 256)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise baseline and the random weights")
+
+
+# -- the data -------------------------------------------------------------------------------------
+def boxed_split(path, split, limit):
+    """The split, cut to ``limit`` images, with (N, 4) float64 boxes; NpnetError when it has no boxes."""
+    data = load_labelled(path, split)
+    if limit is not None:
+        data = data.subset(slice(0, limit))
+    if not len(data):
+        raise NpnetError(f"{data.source}: holds no images")
+    boxes = data.boxes.astype(np.float64)
+    empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+    if empty.all():
+        raise NpnetError(f"{data.source}: has no sign boxes (every box is empty); faithfulness needs GTSRB's boxes")
+    if empty.any():
+        raise NpnetError(f"{data.source}: {empty.sum()} of {len(data)} images have an empty sign box "
+                         f"(first: image {np.argmax(empty)})")
+    return data, boxes
+
+
+# -- scoring --------------------------------------------------------------------------------------
+def score(net, randomized, x, boxes, classes, explain, args, bar):
+    """Score one explanation, chunk by chunk. ``explain(net, rows)`` -> maps (n, H, W) of x[rows];
+    ``randomized``: ``net`` with every weight re-initialized (``fully_randomized``).
+
+    Returns {column: value} for the table (means; NaN energies left out and counted) and the mean
+    deletion and insertion curves (steps + 1,) with their x.
+    """
+    energy, pointing, deletion, insertion, rho, seconds = [], [], [], [], [], 0.0
+    for start in range(0, len(x), args.batch_size):
+        rows = slice(start, start + args.batch_size)
+        began = time.perf_counter()
+        maps = metrics.check_maps(explain(net, rows), len(x[rows]))
+        seconds += time.perf_counter() - began
+        energy.append(metrics.energy_in_box(maps, boxes[rows]))
+        pointing.append(metrics.pointing_game(maps, boxes[rows]))
+        for curves, insert in ((deletion, False), (insertion, True)):
+            curve, counts = metrics.perturbation_curves(net, x[rows], maps, classes[rows], args.steps, 0.0,
+                                                        insert, args.batch_size)
+            curves.append(curve)
+        rho.append(metrics.spearman(maps, explain(randomized, rows)))
+        bar.update(1)
+    energy, rho = np.concatenate(energy), np.concatenate(rho)
+    deletion, insertion = np.concatenate(deletion), np.concatenate(insertion)
+    fraction = counts / counts[-1]
+    row = {"energy_in_box": metrics.nan_mean(energy[~np.isnan(energy)]),
+           "pointing_game": float(np.concatenate(pointing).mean()),
+           "deletion_auc": float(metrics.trapezoid(deletion, fraction).mean()),
+           "insertion_auc": float(metrics.trapezoid(insertion, fraction).mean()),
+           "randomization": metrics.nan_mean(rho[~np.isnan(rho)]),
+           "seconds_per_image": seconds / len(x),
+           "empty_maps": int(np.isnan(energy).sum())}
+    curves = {"x": fraction, "deletion": deletion.mean(axis=0), "insertion": insertion.mean(axis=0)}
+    return row, curves, energy
+
+
+def fully_randomized(net, seed):
+    """A copy of ``net`` with every layer's weights re-initialized (the cascade's last stage)."""
+    for _, randomized in metrics.randomized_copies(net, seed):
+        pass
+    return randomized
+
+
+def explainers(methods, x, classes, seed):
+    """{name: explain(net, rows)} for each method and then each baseline."""
+    def method(name):
+        return lambda net, rows: metrics.method_maps(net, x[rows], name, classes[rows])
+    N, H, W, _ = x.shape
+    fixed = {"centre": metrics.centre_maps(N, H, W), "random": metrics.random_maps(N, H, W, seed)}
+    baselines = {name: (lambda net, rows, maps=maps: maps[rows]) for name, maps in fixed.items()}
+    return {**{name: method(name) for name in methods}, **baselines}
+
+
+# -- output ---------------------------------------------------------------------------------------
+def table(rows, images, source, target):
+    """The table as text: a row per method, then the baselines."""
+    head = (f"faithfulness on {images} images of {source} (the {target} class; energy, pointing, insertion: "
+            f"higher is better; deletion, randomization: lower is better)")
+    lines = [head, f"{'method':22} {'energy':>7} {'pointing':>8} {'deletion':>8} {'insertion':>9} "
+                   f"{'random.':>7} {'s/image':>8} {'empty':>5}"]
+    for name, row in rows.items():
+        if name == BASELINES[0]:
+            lines.append("baselines:")
+        values = [row[c] for c in COLUMNS[:5]]
+        cells = [f"{v:{w}.3f}" if np.isfinite(v) else f"{'-':>{w}}" for v, w in zip(values, (7, 8, 8, 9, 7))]
+        lines.append(f"{name:22} {' '.join(cells)} {row['seconds_per_image']:8.4f} {row['empty_maps']:5d}")
+    return "\n".join(lines)
+
+
+def as_json(rows, images):
+    """One JSON object; NaN (no value) becomes null, so the JSON is valid."""
+    def clean(row):
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+    document = {"images": images,
+                "methods": {k: clean(v) for k, v in rows.items() if k not in BASELINES},
+                "baselines": {k: clean(v) for k, v in rows.items() if k in BASELINES}}
+    return json.dumps(document, allow_nan=False)
+
+
+def run(args):
+    from .compare import parse_methods
+    methods = parse_methods(args.methods)
+    model = Model(args.model, args.data)
+    data, boxes = boxed_split(args.data, args.split, args.limit)
+    x = model.input(data.images)
+    predicted = model.net.predict_proba(x, batch_size=args.batch_size).argmax(axis=1)
+    classes = data.labels if args.target == "true" else predicted
+    explain = explainers(methods, x, classes, args.seed)
+    randomized = fully_randomized(model.net, args.seed)
+    chunks = -(-len(x) // args.batch_size)
+    rows, curves, energies = {}, {}, {}
+    with tqdm(total=chunks * len(explain), desc="faithfulness", unit="chunk", file=sys.stderr,
+              disable=None, leave=False) as bar:
+        for name, function in explain.items():
+            bar.set_postfix_str(name)
+            rows[name], curves[name], energies[name] = score(model.net, randomized, x, boxes, classes, function, args, bar)
+    print(as_json(rows, len(x)) if args.json else table(rows, len(x), data.source, args.target))
+    out = out_dir(args)
+    for path in figures(model.net, data, x, boxes, classes, methods, curves, energies, args, out):
+        wrote(path, quiet=args.json)
+    return 0
+
+
+# -- figures --------------------------------------------------------------------------------------
+def figures(net, data, x, boxes, classes, methods, curves, energies, args, out):
+    """The three figures; returns their paths."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    def draw_box(ax, box):
+        x1, y1, x2, y2 = box        # pixel j spans [j - 0.5, j + 0.5] in imshow's coordinates
+        ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, color="cyan", lw=1))
+
+    def scaled(m):                  # display only: each map to [0, 1]
+        return (m - m.min()) / (m.max() - m.min()) if m.max() > m.min() else np.zeros_like(m)
+
+    paths = []
+    fig = Figure(figsize=(11, 4.5))
+    for ax, kind in zip(fig.subplots(1, 2), ("deletion", "insertion")):
+        for name, curve in curves.items():
+            area = metrics.trapezoid(curve[kind][None], curve["x"])[0]
+            ax.plot(curve["x"], curve[kind], "--" if name in BASELINES else "-", lw=1, label=f"{name} {area:.3f}")
+        ax.set(title=f"{kind}: mean p(class) (area)", xlabel="fraction of pixels " +
+               ("removed" if kind == "deletion" else "restored"), ylim=(0, 1))
+    ax.legend(fontsize=6, ncol=2)
+    paths.append(save(fig, out / "faithfulness_curves.png"))
+
+    stages_of = {name: metrics.randomization_check(net, x[:1], name, classes[:1], seed=args.seed)
+                 for name in methods}
+    layers = [stage["layer"] for stage in next(iter(stages_of.values()))["stages"]] if methods else []
+    fig = Figure(figsize=(1.1 * (len(layers) + 2), 1.2 * len(methods) + 0.6))
+    axes = np.array(fig.subplots(max(len(methods), 1), len(layers) + 2, squeeze=False))
+    for r, name in enumerate(methods):
+        cascade = [stages_of[name]["trained"][0]] + [stage["maps"][0] for stage in stages_of[name]["stages"]]
+        show_image(axes[r, 0], data.images[0], name, fontsize=6)
+        for c, m in enumerate(cascade, start=1):
+            overlay(axes[r, c], data.images[0], scaled(m), 0, 1,
+                    ("trained" if c == 1 else f"+ {layers[c - 2]}") if r == 0 else None, fontsize=6)
+    fig.suptitle("randomization cascade: image 0, weights re-initialized from the top layer down", fontsize=8)
+    paths.append(save(fig, out / "randomization_cascade.png"))
+
+    mean_energy = np.nanmean(np.array([energies[m] for m in methods]), axis=0) if methods else np.zeros(len(x))
+    worst = np.argsort(np.nan_to_num(mean_energy, nan=np.inf), kind="stable")[:8]
+    fig = Figure(figsize=(max(1.1 * (len(methods) + 1), 5.5), 1.25 * len(worst) + 0.6))
+    axes = np.array(fig.subplots(len(worst), len(methods) + 1, squeeze=False))
+    maps = {name: metrics.method_maps(net, x[worst], name, classes[worst]) for name in methods}
+    for r, n in enumerate(worst):
+        show_image(axes[r, 0], data.images[n], f"image {n}\nmean energy {mean_energy[n]:.2f}", fontsize=6)
+        draw_box(axes[r, 0], boxes[n])
+        for c, name in enumerate(methods, start=1):
+            overlay(axes[r, c], data.images[n], scaled(maps[name][r]), 0, 1,
+                    f"{name}\n{energies[name][n]:.2f}", fontsize=5)
+            draw_box(axes[r, c], boxes[n])
+    fig.suptitle("where the methods disagree most with the box: lowest mean energy in the box", fontsize=8)
+    paths.append(save(fig, out / "box_disagreement.png"))
+    return paths

@@ -1,0 +1,115 @@
+"""explain.py faithfulness: a row per method and per baseline, as a table or one JSON object; --limit takes
+the first images in file order; a split without sign boxes is one line and exit status 2."""
+import json
+import pickle
+
+import numpy as np
+
+from npnet import checkpoint
+from npnet.data import read_pickle
+from npnet.explain import metrics
+from npnet.preprocessing import preprocess
+
+from .conftest import write_pickle
+
+FAST = ("--methods", "gradcam,saliency", "--steps", "4")
+COLUMNS = {"energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "randomization",
+           "seconds_per_image", "empty_maps"}
+
+
+def run(cli, capsys, *argv):
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def strict_json(text):
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_table_has_a_row_per_method_then_the_baselines(cli, capsys, model_file, data_folder, tmp_path):
+    status, out, err = run(cli, capsys, "faithfulness", "--model", model_file, "--data", data_folder,
+                           "--limit", 5, *FAST, "--out", tmp_path)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("faithfulness on 5 images of ") and "the true class" in lines[0]
+    names = [line.split()[0] for line in lines[2:] if not line.startswith(("wrote", "baselines"))]
+    assert names == ["gradcam", "saliency", "centre", "random"]
+    assert lines.index("baselines:") == 4
+
+
+def test_json_is_one_object_with_every_column_for_every_method_and_baseline(cli, capsys, model_file,
+                                                                           data_folder, tmp_path):
+    status, out, err = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", data_folder,
+                           "--limit", 5, *FAST, "--out", tmp_path)
+    assert status == 0
+    document = strict_json(out)
+    assert document["images"] == 5
+    assert list(document["methods"]) == ["gradcam", "saliency"]
+    assert list(document["baselines"]) == ["centre", "random"]
+    for row in [*document["methods"].values(), *document["baselines"].values()]:
+        assert set(row) == COLUMNS
+    assert "wrote" in err and "wrote" not in out       # the figures' paths go to stderr beside JSON
+
+
+def test_limit_scores_the_first_images_in_file_order(cli, capsys, model_file, data_folder, tmp_path):
+    status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data",
+                         data_folder / "test.p", "--limit", 3, "--methods", "saliency", "--steps", 4,
+                         "--out", tmp_path)
+    net, meta = checkpoint.load(model_file)
+    data = read_pickle(data_folder / "test.p")
+    x = preprocess(data.images[:3], meta["preprocessing"])
+    maps = metrics.method_maps(net, x, "saliency", data.labels[:3])
+    expected = metrics.energy_in_box(maps, data.boxes[:3].astype(np.float64)).mean()
+    row = strict_json(out)["methods"]["saliency"]
+    assert status == 0 and strict_json(out)["images"] == 3
+    assert row["energy_in_box"] == expected
+
+
+def test_the_predicted_class_can_be_explained_instead(cli, capsys, model_file, data_folder, tmp_path):
+    status, out, _ = run(cli, capsys, "faithfulness", "--model", model_file, "--data", data_folder,
+                         "--limit", 2, *FAST, "--target", "predicted", "--out", tmp_path)
+    assert status == 0 and "the predicted class" in out.splitlines()[0]
+
+
+def test_the_figures_are_written(cli, capsys, model_file, data_folder, tmp_path):
+    status, out, _ = run(cli, capsys, "faithfulness", "--model", model_file, "--data", data_folder,
+                         "--limit", 3, *FAST, "--out", tmp_path)
+    wrote = [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("wrote ")]
+    assert status == 0
+    assert wrote == [str(tmp_path / name) for name in
+                     ("faithfulness_curves.png", "randomization_cascade.png", "box_disagreement.png")]
+
+
+def test_a_split_without_sign_boxes_is_one_line_and_status_2(cli, capsys, model_file, tmp_path):
+    path = write_pickle(tmp_path / "boxless.p", 4)
+    with open(path, "rb") as handle:
+        data = pickle.load(handle)
+    data["coords"][:] = 0                                  # every box empty
+    with open(path, "wb") as handle:
+        pickle.dump(data, handle)
+    status, out, err = run(cli, capsys, "faithfulness", "--model", model_file, "--data", path, *FAST,
+                           "--out", tmp_path)
+    assert status == 2 and out == ""
+    assert err.splitlines() == [f"explain.py: {path}: has no sign boxes (every box is empty); "
+                                "faithfulness needs GTSRB's boxes"]
+
+
+def test_a_pickle_without_coords_is_one_line_and_status_2(cli, capsys, model_file, tmp_path):
+    path = write_pickle(tmp_path / "nocoords.p", 4)
+    with open(path, "rb") as handle:
+        data = pickle.load(handle)
+    del data["coords"]
+    with open(path, "wb") as handle:
+        pickle.dump(data, handle)
+    status, _, err = run(cli, capsys, "faithfulness", "--model", model_file, "--data", path, *FAST)
+    assert status == 2 and len(err.splitlines()) == 1 and "coords" in err
+
+
+def test_an_unknown_method_is_one_line_and_status_2(cli, capsys, model_file, data_folder):
+    status, _, err = run(cli, capsys, "faithfulness", "--model", model_file, "--data", data_folder,
+                         "--methods", "gradcam,telepathy")
+    assert status == 2 and len(err.splitlines()) == 1 and "telepathy" in err

@@ -22,15 +22,15 @@ from npnet import runtime
 
 runtime.keep_freed_memory()
 
-from npnet.commands import COMMANDS  # noqa: E402  (after the allocator setting, which must precede large arrays)
+from npnet import cli  # noqa: E402  (after the allocator setting, which must precede large arrays)
+from npnet.commands import COMMANDS  # noqa: E402
 from npnet.commands.common import PROG  # noqa: E402
-from npnet.errors import NpnetError  # noqa: E402
 
 
 def build_parser():
     summary, commands_list = __doc__.split("\n\n")[:2]
-    parser = argparse.ArgumentParser(prog=PROG, description=summary, epilog=commands_list,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog=PROG, description=summary, epilog=commands_list,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", default="explain_out", help="folder for the figures (default explain_out/)")
     common.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -40,6 +40,8 @@ def build_parser():
     with_data.add_argument("--data", required=True, help="test.p, or a GTSRB folder or zip")
     with_data.add_argument("--split", default="test", choices=("test", "valid", "train"),
                            help="which split of a folder to use (default test)")
+    with_data.add_argument("--cache-dir", help="where decoded full-size images of an image folder are cached "
+                                               "(default: OUT/cache, inside --out)")
     groups = {"model": with_model, "data": with_data}
     commands = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
@@ -50,15 +52,14 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def run_command(argv):
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except NpnetError as error:
-        if args.debug:
-            raise
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+    return args.run(args)
+
+
+def main(argv=None):
+    """explain.py's exit status; every user error is one line on stderr and status 2 (npnet.cli)."""
+    return cli.run(PROG, run_command, argv)
 
 
 if __name__ == "__main__":

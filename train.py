@@ -16,6 +16,7 @@ import time
 from npnet.runtime import keep_freed_memory
 
 from npnet import checkpoint  # noqa: E402  (npnet first: it sets up the thread pools)
+from npnet import cli
 from npnet.data import class_names, load_gtsrb
 from npnet.errors import NpnetError
 from npnet.preprocessing import METHODS
@@ -24,14 +25,15 @@ from npnet.training.recipes import SCHEDULES
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog="train.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="data", help="GTSRB folder, zip or pickles (downloaded here if absent)")
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="seed",
+    parser.add_argument("--recipe", choices=sorted(RECIPES),
                         help="defaults for every option below (default: seed)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--epochs", type=cli.whole_number(1))
+    parser.add_argument("--batch-size", type=cli.whole_number(1))
     parser.add_argument("--lr", type=float, help="learning rate (Adam)")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=cli.whole_number(0))
     parser.add_argument("--dropout", type=float)
     parser.add_argument("--preprocessing", choices=METHODS)
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
@@ -42,7 +44,7 @@ def parse_args(argv):
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="validate and save the weights' moving average, e.g. 0.999 (default 0: off)")
     parser.add_argument("--schedule", choices=SCHEDULES)
-    parser.add_argument("--warmup-epochs", type=int)
+    parser.add_argument("--warmup-epochs", type=cli.whole_number(0))
     parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR/last.h5")
     parser.add_argument("--cache-dir", help="where decoded full-size images are cached (default data/cache)")
@@ -59,9 +61,23 @@ def recipe_from(args):
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema}
     try:
-        return RECIPES[args.recipe].with_options(**options)
+        return RECIPES[args.recipe or "seed"].with_options(**options)
     except ValueError as error:
         raise NpnetError(str(error)) from None
+
+
+#: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
+FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
+                   "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out")
+
+
+def refuse_ignored_options(args):
+    """--resume continues the saved recipe: an option that would change it is refused, not ignored."""
+    given = [name for name in FIXED_ON_RESUME if getattr(args, name) is not None]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise NpnetError(f"{flags}: cannot change a run on --resume (it continues with its saved recipe "
+                         f"and folder; only --epochs may change)")
 
 
 def install_stop_handlers(trainer):
@@ -78,18 +94,26 @@ def install_stop_handlers(trainer):
 def main(argv=None):
     args = parse_args(argv)
     keep_freed_memory()
-    splits = load_gtsrb(args.data, cache_dir=args.cache_dir, download=not args.no_download,
-                        progress=not args.quiet)
+    progress = not args.quiet and sys.stderr.isatty()     # a log file gets the epoch lines, not bar redraws
+    if args.resume:
+        refuse_ignored_options(args)
+        out = cli.prepare_out(args.resume)
+    else:
+        recipe = recipe_from(args)                        # bad values are refused before any data is read
+        out = cli.prepare_out(args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
+    splits = load_gtsrb(args.data, cache_dir=args.cache_dir, download=not args.no_download, progress=progress)
     names = class_names(args.data)
     train, valid = splits["train"], splits["valid"]
+    for split in ("train", "valid"):
+        if len(splits[split]) == 0:
+            raise NpnetError(f"{args.data}: the {split} split holds no images")
     print(f"data: {args.data}: {len(train)} training, {len(valid)} validation"
           + (f", {len(splits['test'])} test" if "test" in splits else "") + " images")
     if args.resume:
-        trainer = Trainer.resume(args.resume, train, valid, names, epochs=args.epochs, progress=not args.quiet)
+        trainer = Trainer.resume(out, train, valid, names, epochs=args.epochs, progress=progress)
         print(f"resuming {args.resume} at epoch {trainer.position[0] + 1}, batch {trainer.position[1] + 1}")
     else:
-        out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-        trainer = Trainer(recipe_from(args), train, valid, out, names, progress=not args.quiet)
+        trainer = Trainer(recipe, train, valid, out, names, progress=progress)
         trainer.model.summary()
     print(f"recipe: {trainer.recipe.to_dict()}")
     print(f"preprocessing: {trainer.spec}")
@@ -103,7 +127,7 @@ def main(argv=None):
         return 130
     print(f"done in {time.perf_counter() - started:.0f} s: best validation accuracy "
           f"{100 * trainer.best_val_accuracy:.2f}%; wrote {out}/best.h5, last.h5, history.json, curves.png")
-    if "test" in splits:
+    if len(splits.get("test", ())):
         best_model, metadata = checkpoint.load(os.path.join(out, "best.h5"))
         test_loss, test_accuracy = evaluate(best_model, splits["test"], metadata["preprocessing"])
         print(f"test accuracy (best.h5): {100 * test_accuracy:.2f}% on {len(splits['test'])} images "
@@ -112,14 +136,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    debug = "--debug" in sys.argv
-    try:
-        sys.exit(main())
-    except NpnetError as error:
-        if debug:
-            raise
-        print(f"train.py: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("train.py: stopped", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(cli.run("train.py", main))

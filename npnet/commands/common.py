@@ -1,5 +1,4 @@
 """What every explain.py command shares: loading a checkpoint and images, the output folder, titles."""
-import argparse
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from ..errors import NpnetError
 from ..explain import model_class_names, plots, resolve_class
 from ..images import load_image
 from ..preprocessing import preprocess
+from ..cli import one_line, prepare_out, whole_number
 
 PROG = "explain.py"
 NO_MODEL = "no trained model under runs/: run `make train` first"
@@ -44,18 +44,14 @@ def read_images(paths):
             images.append(load_image(path))
             read.append(path)
         except NpnetError as error:
-            print(f"{PROG}: {error}", file=sys.stderr)
+            print(f"{PROG}: {one_line(error)}", file=sys.stderr)
             failed += 1
     return np.array(images, dtype=np.uint8).reshape(-1, 32, 32, 3), read, failed
 
 
 def out_dir(args):
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise NpnetError(f"{out}: cannot create the output folder ({error.strerror or error})") from None
-    return out
+    """The --out folder, created and checked writable (``npnet.cli.prepare_out``)."""
+    return prepare_out(args.out)
 
 
 def wrote(path, quiet=False):
@@ -67,17 +63,22 @@ def titled(role, class_id, names, prob):
     return f"{role}: {plots.wrap(names[class_id], 22)}\n(id {class_id}) p = {prob:.1%}"
 
 
-def positive(text):
-    """argparse type: a whole number >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+positive = whole_number(1)      # argparse type: a whole number >= 1
 
 
-def load_labelled(path, split):
-    """The split to evaluate: a pickle file or a folder's test split, or --split train/valid."""
-    return load_split(path) if split == "test" else load_gtsrb(path, progress=False)[split]
+def cache_folder(args):
+    """--cache-dir, or a folder inside --out: explain.py writes nowhere else."""
+    return args.cache_dir if getattr(args, "cache_dir", None) is not None else Path(args.out) / "cache"
+
+
+def load_labelled(path, split, cache_dir=None):
+    """The split to evaluate: a pickle file or a folder's test split, or --split train/valid;
+    refused when it holds no image. ``cache_dir``: see ``cache_folder``."""
+    data = (load_split(path, cache_dir=cache_dir, progress=False) if split == "test"
+            else load_gtsrb(path, cache_dir=cache_dir, progress=False)[split])
+    if len(data) == 0:
+        raise NpnetError(f"{data.source}: holds no images to evaluate")
+    return data
 
 
 def explained_classes(predicted, asked, true=None):

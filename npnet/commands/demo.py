@@ -8,7 +8,7 @@ import numpy as np
 from ..data import load_gtsrb
 from ..errors import NpnetError
 from ..explain import evaluate, grad_cam, plots
-from .common import NO_MODEL, Model, out_dir, positive, titled, wrote
+from .common import NO_MODEL, Model, cache_folder, out_dir, positive, titled, wrote
 from .errors import write_errors
 from .evaluate import report
 
@@ -34,7 +34,9 @@ def run(args):
     path = args.model or newest_model(args.runs)
     print(f"model {path}")
     model = Model(path, args.data)
-    data = load_gtsrb(args.data, progress=False)["valid"]
+    data = load_gtsrb(args.data, cache_dir=cache_folder(args), progress=False)["valid"]
+    if len(data) == 0:
+        raise NpnetError(f"{data.source}: the validation split holds no images")
     x = model.input(data.images)
     evaluation = evaluate(model.net, x, data.labels)
     out = out_dir(args)

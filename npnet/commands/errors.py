@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from ..explain import evaluate, grad_cam, plots, ranked_mistakes
-from .common import Model, load_labelled, out_dir, positive, titled, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, positive, titled, wrote
 
 HELP = "gallery of the mistakes"
 PARENTS = ("model", "data")
@@ -43,7 +43,7 @@ def write_errors(model, data, x, evaluation, out, limit, layer=None):
 
 def run(args):
     model = Model(args.model, args.data)
-    data = load_labelled(args.data, args.split)
+    data = load_labelled(args.data, args.split, cache_folder(args))
     x = model.input(data.images)
     evaluation = evaluate(model.net, x, data.labels)
     print(f"{len(ranked_mistakes(evaluation))} of {len(data.labels)} images misclassified")

@@ -2,8 +2,9 @@
 import json
 from pathlib import Path
 
+from ..files import finite_json
 from ..explain import evaluate, most_confused, per_class, plots
-from .common import Model, load_labelled, out_dir, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, wrote
 
 HELP = "accuracy and confusion matrix"
 PARENTS = ("model", "data")
@@ -32,9 +33,10 @@ def report(model, data, evaluation, out, quiet=False, top_pairs=10):
 
 def run(args):
     model = Model(args.model, args.data)
-    data = load_labelled(args.data, args.split)
+    data = load_labelled(args.data, args.split, cache_folder(args))
     evaluation = evaluate(model.net, model.input(data.images), data.labels)
     rows = report(model, data, evaluation, out_dir(args), quiet=args.json)
     if args.json:
-        print(json.dumps({"accuracy": evaluation.accuracy, "n": len(evaluation.labels), "per_class": rows}))
+        record = {"accuracy": evaluation.accuracy, "n": len(evaluation.labels), "per_class": rows}
+        print(json.dumps(finite_json(record), allow_nan=False))
     return 0

@@ -13,6 +13,8 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from ..files import write_atomic
+
 HEATMAP = "jet"
 OVERLAY_ALPHA = 0.5
 
@@ -49,8 +51,8 @@ def min_max(cam):
 
 
 def save(fig, path):
-    fig.savefig(path, dpi=110)
-    return path
+    """Write the figure as a PNG, atomically, never through a symlink (``npnet.files``)."""
+    return write_atomic(path, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
 
 
 # -- feature maps ---------------------------------------------------------------------------------

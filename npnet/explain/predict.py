@@ -50,7 +50,7 @@ def resolve_class(value, class_names):
     """A class given by the user, as an id: '14', 14 or a name ('stop', any case).
     Anything else raises NpnetError listing the valid ids and names."""
     text = str(value).strip()
-    if text.lstrip("-").isdigit() and 0 <= int(text) < len(class_names):
+    if text.isascii() and text.isdigit() and int(text) < len(class_names):
         return int(text)
     for class_id, name in enumerate(class_names):
         if name.casefold() == text.casefold():

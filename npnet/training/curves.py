@@ -1,6 +1,8 @@
 """curves.png: loss and error rate per epoch, training against validation."""
 from matplotlib.figure import Figure
 
+from ..files import write_atomic
+
 
 def plot_curves(history, path):
     """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_...)."""
@@ -25,4 +27,4 @@ def plot_curves(history, path):
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from .. import checkpoint, runtime
 from ..augment import AugmentConfig, augment
 from ..errors import NonFiniteError, NpnetError
+from ..files import finite_json, write_text_atomic
 from ..layers import Dropout
 from ..losses import softmax_cross_entropy
 from ..memory import check_batch_fits
@@ -61,10 +62,26 @@ def evaluate(model, dataset, spec, batch_size=1024):
     return total_loss / max(len(dataset), 1), correct / max(len(dataset), 1)
 
 
+def check_state(recipe, epoch, batch, partial, history, best, train_size):
+    """Raise ValueError unless a resumed run's state is one a run could have saved."""
+    batches = math.ceil(train_size / recipe.batch_size)
+    if not (0 <= epoch <= recipe.epochs and 0 <= batch <= batches):
+        raise ValueError(f"position (epoch {epoch}, batch {batch}) is outside {recipe.epochs} epochs "
+                         f"of {batches} batches")
+    if not all(math.isfinite(value) and value >= 0 for value in partial.values()):
+        raise ValueError("the running sums are not finite non-negative numbers")
+    if len(history) != epoch or not all("val_accuracy" in row for row in history):
+        raise ValueError(f"the history holds {len(history)} epochs, the position says {epoch}")
+    if not (best == -1.0 or 0.0 <= best <= 1.0):
+        raise ValueError(f"best validation accuracy {best} is not in [0, 1]")
+
+
 class Trainer:
     def __init__(self, recipe, train, valid, out_dir, class_names, progress=True, log=tqdm.write):
         if len(train) == 0:
             raise NpnetError("the training split is empty")
+        if len(valid) == 0:
+            raise NpnetError("the validation split is empty: best.h5 is chosen on it")
         runtime.warn_if_blas_spins()
         self.recipe = recipe
         self.train, self.valid = train, valid
@@ -91,11 +108,18 @@ class Trainer:
         try:
             state = {key: metadata[key] for key in ("recipe", "position", "partial", "history",
                                                     "best_val_accuracy", "train_size", "preprocessing")}
-            recipe = Recipe.from_dict(state["recipe"]).with_options(epochs=epochs)
+            recipe = Recipe.from_dict(dict(state["recipe"])).with_options(epochs=epochs)
             epoch, batch = (int(value) for value in state["position"])
             partial = {key: float(state["partial"][key]) for key in cls._fresh_sums()}
-        except (KeyError, TypeError, ValueError) as error:
-            raise NpnetError(f"{path}: holds no valid training state to resume from ({error!r})") from None
+            history = [dict(row) for row in state["history"]]
+            best = float(state["best_val_accuracy"])
+            check_state(recipe, epoch, batch, partial, history, best, len(train))
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise NpnetError(f"{path}: holds no valid training state to resume from ({error})") from None
+        expected = seed_net(num_classes=len(list(class_names)), dropout=recipe.dropout)
+        if {k: v.shape for k, v in model.params().items()} != {k: v.shape for k, v in expected.params().items()}:
+            raise NpnetError(f"{path}: is not the seed net for {len(list(class_names))} classes; "
+                             "train.py trains and resumes only that architecture")
         if state["train_size"] != len(train):
             raise NpnetError(f"{path}: was trained on {state['train_size']} images, "
                              f"but the data given has {len(train)}")
@@ -103,8 +127,8 @@ class Trainer:
         trainer.model = model
         trainer.optimizer = checkpoint.load_optimizer(path, model)
         trainer.spec = state["preprocessing"]
-        trainer.history = list(state["history"])
-        trainer.best_val_accuracy = float(state["best_val_accuracy"])
+        trainer.history = history
+        trainer.best_val_accuracy = best
         trainer.position = [epoch, batch]
         trainer.partial = {**partial, "correct": int(partial["correct"]), "seen": int(partial["seen"])}
         return trainer
@@ -157,12 +181,14 @@ class Trainer:
             if isinstance(layer, Dropout):
                 layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)
         try:
-            loss, logits = train_step(self.model, self.optimizer, preprocess(images, self.spec), labels,
-                                      self.recipe.label_smoothing)
+            with np.errstate(over="ignore", invalid="ignore"):   # the loss check below reports a blow-up
+                loss, logits = train_step(self.model, self.optimizer, preprocess(images, self.spec), labels,
+                                          self.recipe.label_smoothing)
         except NonFiniteError as error:
-            raise NonFiniteError(
-                f"epoch {epoch + 1}, batch {batch + 1}: {error}; training stopped. The last good "
-                f"checkpoint is {os.path.join(self.out_dir, 'last.h5')} (try a lower --lr)") from None
+            last = os.path.join(self.out_dir, "last.h5")
+            saved = f"the last good checkpoint is {last}" if os.path.exists(last) else "no checkpoint was saved yet"
+            raise NonFiniteError(f"epoch {epoch + 1}, batch {batch + 1}: {error}; training stopped, "
+                                 f"{saved} (try a lower --lr)") from None
         self.partial["loss_sum"] += loss * len(labels)
         self.partial["correct"] += int((logits.argmax(axis=1) == labels).sum())
         self.partial["seen"] += len(labels)
@@ -226,9 +252,7 @@ class Trainer:
 
     def _write_history(self):
         path = os.path.join(self.out_dir, "history.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(self.history, f, indent=1)
-        os.replace(path + ".tmp", path)
+        write_text_atomic(path, json.dumps(finite_json(self.history), indent=1, allow_nan=False))
         plot_curves(self.history, os.path.join(self.out_dir, "curves.png"))
 
     @staticmethod

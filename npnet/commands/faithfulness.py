@@ -18,7 +18,7 @@ HELP = "score every explanation method on the sign boxes, beside a centred blob 
 PARENTS = ("model", "data")
 BASELINES = ("centre", "random")
 COLUMNS = ("energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "randomization",
-           "seconds_per_image", "empty_maps")
+           "seconds_per_image", "empty_maps", "randomization_constant_maps")
 
 
 def add_arguments(parser):
@@ -29,7 +29,8 @@ def add_arguments(parser):
                         help="explain the true class (default, as localization benchmarks do) or the predicted one")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--steps", type=positive, default=32, help="deletion/insertion steps (default 32)")
-    parser.add_argument("--batch-size", type=positive, default=256, help="images per chunk (default 256)")
+    parser.add_argument("--batch-size", type=positive, default=512,
+                        help="images per chunk, and rows per forward of deletion/insertion (default 512)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise baseline and the random weights")
 
 
@@ -82,7 +83,8 @@ def score(net, randomized, x, boxes, classes, explain, args, bar):
            "insertion_auc": float(metrics.trapezoid(insertion, fraction).mean()),
            "randomization": metrics.nan_mean(rho[~np.isnan(rho)]),
            "seconds_per_image": seconds / len(x),
-           "empty_maps": int(np.isnan(energy).sum())}
+           "empty_maps": int(np.isnan(energy).sum()),
+           "randomization_constant_maps": int(np.isnan(rho).sum())}
     curves = {"x": fraction, "deletion": deletion.mean(axis=0), "insertion": insertion.mean(axis=0)}
     return row, curves, energy
 
@@ -106,17 +108,19 @@ def explainers(methods, x, classes, seed):
 
 # -- output ---------------------------------------------------------------------------------------
 def table(rows, images, source, target):
-    """The table as text: a row per method, then the baselines."""
-    head = (f"faithfulness on {images} images of {source} (the {target} class; energy, pointing, insertion: "
-            f"higher is better; deletion, randomization: lower is better)")
-    lines = [head, f"{'method':22} {'energy':>7} {'pointing':>8} {'deletion':>8} {'insertion':>9} "
-                   f"{'random.':>7} {'s/image':>8} {'empty':>5}"]
+    """The table as text: a row per method, then the baselines. '-' is no value (every map left out)."""
+    lines = [f"faithfulness on {images} images of {source}, explaining the {target} class",
+             "(energy, pointing, insertion: higher is better; deletion: lower; randomization: nearer 0;",
+             " empty: maps without positive mass, left out of energy; constant: maps left out of randomization)",
+             f"{'method':22} {'energy':>7} {'pointing':>8} {'deletion':>8} {'insertion':>9} "
+             f"{'random.':>7} {'s/image':>8} {'empty':>5} {'constant':>8}"]
     for name, row in rows.items():
         if name == BASELINES[0]:
             lines.append("baselines:")
         values = [row[c] for c in COLUMNS[:5]]
         cells = [f"{v:{w}.3f}" if np.isfinite(v) else f"{'-':>{w}}" for v, w in zip(values, (7, 8, 8, 9, 7))]
-        lines.append(f"{name:22} {' '.join(cells)} {row['seconds_per_image']:8.4f} {row['empty_maps']:5d}")
+        lines.append(f"{name:22} {' '.join(cells)} {row['seconds_per_image']:8.4f} {row['empty_maps']:5d} "
+                     f"{row['randomization_constant_maps']:8d}")
     return "\n".join(lines)
 
 
@@ -181,7 +185,7 @@ def figures(net, data, x, boxes, classes, methods, curves, energies, args, out):
     stages_of = {name: metrics.randomization_check(net, x[:1], name, classes[:1], seed=args.seed)
                  for name in methods}
     layers = [stage["layer"] for stage in next(iter(stages_of.values()))["stages"]] if methods else []
-    fig = Figure(figsize=(1.1 * (len(layers) + 2), 1.2 * len(methods) + 0.6))
+    fig = Figure(figsize=(1.1 * (len(layers) + 2), 1.2 * len(methods) + 0.6), layout="constrained")
     axes = np.array(fig.subplots(max(len(methods), 1), len(layers) + 2, squeeze=False))
     for r, name in enumerate(methods):
         cascade = [stages_of[name]["trained"][0]] + [stage["maps"][0] for stage in stages_of[name]["stages"]]
@@ -194,7 +198,7 @@ def figures(net, data, x, boxes, classes, methods, curves, energies, args, out):
 
     mean_energy = np.nanmean(np.array([energies[m] for m in methods]), axis=0) if methods else np.zeros(len(x))
     worst = np.argsort(np.nan_to_num(mean_energy, nan=np.inf), kind="stable")[:8]
-    fig = Figure(figsize=(max(1.1 * (len(methods) + 1), 5.5), 1.25 * len(worst) + 0.6))
+    fig = Figure(figsize=(max(1.1 * (len(methods) + 1), 5.5), 1.25 * len(worst) + 0.6), layout="constrained")
     axes = np.array(fig.subplots(len(worst), len(methods) + 1, squeeze=False))
     maps = {name: metrics.method_maps(net, x[worst], name, classes[worst]) for name in methods}
     for r, n in enumerate(worst):

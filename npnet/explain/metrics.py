@@ -1,6 +1,6 @@
 """Faithfulness: is an explanation right? Scored on GTSRB's own sign boxes, beside baselines it must beat.
 
-A map is one non-negative-ish heat value per input pixel, (N, H, W); an input-space attribution
+A map is one value per input pixel, (N, H, W), larger = more important; an input-space attribution
 (N, H, W, C) becomes one as sum_c |a[..., c]| (``attribution_maps``). Boxes are float (N, 4) x1, y1, x2,
 y2 in the H x W image's pixel units (``boxes_to_32``); pixel (row i, column j) is inside when its centre
 (j + 0.5, i + 0.5) lies in the rectangle, edges included (``inside_box``).

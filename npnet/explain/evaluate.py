@@ -12,6 +12,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .inputs import check_images, check_labels
+
 Evaluation = namedtuple("Evaluation", "probs predicted labels confusion accuracy")
 
 
@@ -25,7 +27,8 @@ def confusion_matrix(labels, predicted, num_classes):
 def evaluate(model, images, labels):
     """Run the model over preprocessed ``images`` (N, 32, 32, 3) with true ``labels`` (N,).
     Returns Evaluation(probs (N, K), predicted (N,), labels (N,), confusion (K, K), accuracy)."""
-    labels = np.asarray(labels, dtype=np.int64)
+    images = check_images(model, images)
+    labels = check_labels(labels, len(images), model.output_shape[-1])
     probs = model.predict_proba(images)
     predicted = probs.argmax(axis=1)
     confusion = confusion_matrix(labels, predicted, probs.shape[1])

@@ -7,6 +7,7 @@ response of each 2x2 window, halving each map's size.
 """
 from ..layers import Conv2D, MaxPool2D
 from ..preprocessing import preprocess
+from .inputs import check_images
 
 
 def feature_map_layers(model, kinds=(Conv2D, MaxPool2D)):
@@ -25,6 +26,7 @@ def feature_maps(model, images, layers=None, preprocessing=None):
     """
     if preprocessing is not None:
         images = preprocess(images, preprocessing)
+    images = check_images(model, images)
     names = feature_map_layers(model) if layers is None else list(layers)
     wanted = [model.layer(name) for name in names]     # KeyError names the unknown layer
     model.forward(images, training=False)

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import NpnetError
 from ..layers import Conv2D
 from ..preprocessing import preprocess
+from .inputs import check_images
 
 
 def last_conv_layer(model):
@@ -49,7 +50,11 @@ def resolve_classes(classes, logits):
     N, K = logits.shape
     if classes is None:
         return logits.argmax(axis=1).astype(np.int64)
-    chosen = np.broadcast_to(np.asarray(classes, dtype=np.int64), (N,)).copy()
+    requested = np.asarray(classes)
+    if requested.ndim > 1 or requested.size not in (1, N) or requested.dtype.kind not in "iu":
+        raise NpnetError(f"classes: expected one class id or {N} (one per image) as whole numbers, "
+                         f"got shape {requested.shape} of {requested.dtype}")
+    chosen = np.broadcast_to(requested.astype(np.int64).reshape(-1), (N,)).copy()
     bad = chosen[(chosen < 0) | (chosen >= K)]
     if bad.size:
         raise NpnetError(f"class id {bad[0]} is out of range: the model has classes 0..{K - 1}")
@@ -91,6 +96,7 @@ def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessi
     """
     if preprocessing is not None:
         images = preprocess(images, preprocessing)
+    images = check_images(model, images)
     alpha, activations, _, _ = grad_cam_weights(model, images, classes, layer)
     cam = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0).astype(np.float32)
     if upsample:

@@ -19,6 +19,7 @@ from ..errors import NpnetError
 from ..preprocessing import preprocess
 from . import cams, gradients, perturbation
 from .gradcam import bilinear_upsample, target_layer
+from .inputs import check_images
 
 Method = namedtuple("Method", "family description function")
 
@@ -87,8 +88,9 @@ def run_method(method, function, *args, **options):
         raise NpnetError(f"{method}: {error}") from None
 
 
-def model_input(images, preprocessing):
-    return preprocess(images, preprocessing) if preprocessing is not None else images
+def model_input(model, images, preprocessing):
+    """The model's input: ``images`` preprocessed when a spec is given, then checked (``inputs``)."""
+    return check_images(model, preprocess(images, preprocessing) if preprocessing is not None else images)
 
 
 def cam(model, images, method="gradcam", classes=None, layer=None, upsample=True, preprocessing=None, **options):
@@ -102,7 +104,7 @@ def cam(model, images, method="gradcam", classes=None, layer=None, upsample=True
     """
     entry = lookup(method, CAM_METHODS, "cam")
     check_options(method, entry.function, options)
-    images = model_input(images, preprocessing)
+    images = model_input(model, images, preprocessing)
     target = target_layer(model, layer)
     maps = run_method(method, entry.function, model, images, classes, target, **options)
     return bilinear_upsample(maps, images.shape[1:3]) if upsample else maps
@@ -116,5 +118,5 @@ def attribution(model, images, method, classes=None, preprocessing=None, **optio
     """
     entry = lookup(method, ATTRIBUTION_METHODS, "attribution")
     check_options(method, entry.function, options)
-    images = model_input(images, preprocessing)
+    images = model_input(model, images, preprocessing)
     return run_method(method, entry.function, model, images, classes, **options)

@@ -10,6 +10,7 @@ import numpy as np
 from ..data.names import OFFICIAL_NAMES
 from ..errors import NpnetError
 from ..preprocessing import preprocess
+from .inputs import check_images, check_top
 
 Prediction = namedtuple("Prediction", "class_id name prob")
 
@@ -40,9 +41,10 @@ def predict(model, images, top=5, class_names=None, preprocessing=None):
     images        : model input (N, 32, 32, 3); uint8 when ``preprocessing`` (the spec) is given
     class_names   : names for the K classes (default: see ``model_class_names``)
     """
+    top = check_top(top)
     if preprocessing is not None:
         images = preprocess(images, preprocessing)
-    probs = model.predict_proba(images)
+    probs = model.predict_proba(check_images(model, images))
     return top_k(probs, top, model_class_names(model, class_names))
 
 

@@ -31,6 +31,10 @@ class Recipe:
             problems.append(f"batch size must be at least 1, got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             problems.append(f"learning rate must be a positive number, got {self.lr}")
+        if not 0 <= self.seed < 2 ** 32:
+            problems.append(f"seed must be in [0, 2^32), got {self.seed}")
+        if self.warmup_epochs < 0:
+            problems.append(f"warm-up epochs must be at least 0, got {self.warmup_epochs}")
         if not 0 <= self.augment_strength <= 3:
             problems.append(f"augment strength must be in [0, 3], got {self.augment_strength}")
         if not 0 <= self.label_smoothing < 1:

@@ -25,14 +25,17 @@ import tempfile
 import h5py
 import numpy as np
 
+from .checkpoint_checks import MAX_IMAGE_BYTES, MAX_PARAMETERS, Refused, class_names_problem, plan
 from .errors import CheckpointError
-from .layers import LAYER_TYPES
 from .model import Sequential
 from .optimizers import OPTIMIZERS
+from .preprocessing import spec_problem
+from .reading import open_regular
 
 FORMAT_NAME = "npnet-checkpoint"
 FORMAT_VERSION = 1
-MAX_PARAMETERS = 100_000_000  # refuse an architecture above this before building it (the seed net: 422,187)
+IMAGE_INPUT = (32, 32, 3)     # what the command-line tools feed a network: load(path, input_shape=IMAGE_INPUT)
+__all__ = ["save", "load", "load_optimizer", "IMAGE_INPUT", "MAX_PARAMETERS", "MAX_IMAGE_BYTES"]
 
 
 # -- saving ---------------------------------------------------------------------------------------
@@ -78,11 +81,21 @@ def _save_optimizer(f, optimizer):
 
 
 # -- loading --------------------------------------------------------------------------------------
-def load(path):
+def load(path, input_shape=None):
     """Read a checkpoint: returns (model, metadata). metadata holds the saved keyword arguments plus
-    'class_names' and 'preprocessing'. Any problem raises CheckpointError naming the file."""
+    'class_names' and 'preprocessing'. Any problem raises CheckpointError naming the file.
+
+    Checked before any weight is read: the architecture (``checkpoint_checks.plan``: sizes, parameter
+    count, activation memory of one image), and, when ``input_shape`` is given (e.g. ``IMAGE_INPUT``),
+    that the network takes exactly that input. Checked after: 'class_names' is None or a list of one
+    string per output class, 'preprocessing' is None or a spec ``fit_preprocessing`` makes.
+    """
     with _reading(path) as f:
         model = _build_model(path, f)
+        if input_shape is not None and model.input_shape[1:] != tuple(input_shape):
+            expected = "x".join(map(str, input_shape))
+            raise CheckpointError(f"{path}: the network takes input of shape {model.input_shape[1:]}, "
+                                  f"not the {expected} images it would be given")
         expected = {layer.name: layer for layer in model.layers if layer.params}
         extra = sorted(set(f.keys()) - set(expected) - {"optimizer"})
         if extra:
@@ -91,9 +104,19 @@ def load(path):
             for key, value in layer.params.items():
                 layer.params[key] = _read_array(path, f, f"{name}/{key}", value.shape)
         metadata = {key: _json_attr(path, f, key) for key in ("class_names", "preprocessing")}
+        problem = class_names_problem(metadata["class_names"], model.output_shape[-1])
+        if problem:
+            raise CheckpointError(f"{path}: {problem}")
+        if metadata["preprocessing"] is not None:
+            problem = spec_problem(metadata["preprocessing"], channels=model.input_shape[-1])
+            if problem:
+                raise CheckpointError(f"{path}: the preprocessing spec {problem}")
         saved = _json_attr(path, f, "metadata")
         if not isinstance(saved, (dict, type(None))):
             raise CheckpointError(f"{path}: attribute 'metadata' is a {type(saved).__name__}, expected a JSON object")
+        clash = sorted(set(saved or {}) & set(metadata))
+        if clash:
+            raise CheckpointError(f"{path}: attribute 'metadata' holds '{clash[0]}', which has an attribute of its own")
         metadata.update(saved or {})
     return model, metadata
 
@@ -123,9 +146,9 @@ def load_optimizer(path, model):
 def _reading(path):
     """The open file; an error HDF5 raises on a corrupt structure inside it (RuntimeError, KeyError,
     ValueError... depending on where the damage is) becomes one CheckpointError naming the file."""
-    f = _open(path)
+    opened = _open(path)
     try:
-        with f:
+        with opened as f:
             yield f
     except CheckpointError:
         raise
@@ -134,14 +157,34 @@ def _reading(path):
 
 
 def _open(path):
+    """The HDF5 file, read through our own descriptor: a regular file only (a FIFO or a device is
+    refused, never waited on), and the name cannot be swapped between the check and the open."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
+    handle = open_regular(path, error=CheckpointError, doing="cannot read the checkpoint")
     try:
-        return h5py.File(path, "r")
+        return _Closing(h5py.File(handle, "r"), handle)
     except (OSError, RuntimeError, ValueError) as error:
+        handle.close()
         raise CheckpointError(f"{path}: not a readable HDF5 checkpoint (truncated or not HDF5: "
                               f"{str(error).splitlines()[0]})") from None
+
+
+class _Closing:
+    """An h5py.File read from ``handle``; leaving the ``with`` closes both."""
+
+    def __init__(self, file, handle):
+        self.file, self.handle = file, handle
+
+    def __enter__(self):
+        return self.file
+
+    def __exit__(self, *exc_info):
+        try:
+            self.file.close()
+        finally:
+            self.handle.close()
 
 
 def _json_attr(path, node, key):
@@ -164,30 +207,13 @@ def _build_model(path, f):
                               f"(this npnet reads version {FORMAT_VERSION})")
     config = _json_attr(path, f, "architecture")
     try:
-        count = _count_parameters(config)
-        if count > MAX_PARAMETERS:
-            raise CheckpointError(f"{path}: the architecture has {count:,} parameters, more than "
-                                  f"{MAX_PARAMETERS:,}; refused before allocating them")
+        plan(config)                  # sizes, parameters and activation memory, from shapes alone
         return Sequential.from_config(config)
-    except CheckpointError:
-        raise
+    except Refused as refused:
+        raise CheckpointError(f"{path}: {refused}") from None
     except Exception as error:  # the architecture is data from the file: any failure to build it is its fault
         raise CheckpointError(f"{path}: architecture cannot be built "
                               f"({type(error).__name__}: {_one_line(error)})") from None
-
-
-def _count_parameters(config):
-    """The parameters ``config`` would allocate, from its shapes alone: each layer is constructed
-    (which allocates nothing) and its output shape computed, but no layer is built."""
-    shape, count = (None,) + tuple(int(d) for d in config["input_shape"]), 0
-    for spec in config["layers"]:
-        layer = LAYER_TYPES[spec["type"]](name=spec["name"], **spec["config"])
-        if hasattr(layer, "kernel_size"):         # Conv2D: kh * kw * C * filters + filters
-            count += (int(np.prod(layer.kernel_size, dtype=object)) * int(shape[-1]) + 1) * int(layer.filters)
-        elif hasattr(layer, "units"):             # Dense: D * units + units
-            count += (int(shape[-1]) + 1) * int(layer.units)
-        shape = layer.compute_output_shape(shape)
-    return count
 
 
 def _one_line(value, limit=200):

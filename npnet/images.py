@@ -11,7 +11,7 @@ image is prepared the same way wherever it comes from:
    to prepare the official release's full-size crops for training here.
 
 A pixel limit guards against decompression bombs: the size in the file's header is checked before any
-pixel is decoded.
+pixel is decoded. Only a regular file of at most ``MAX_FILE_BYTES`` is opened (``npnet.reading``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from npnet.errors import ImageError
+from npnet.reading import MAX_FILE_BYTES, open_regular
 
 MODEL_SIZE = (32, 32)
 MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (a 50 Mpx RGB image is 150 MB)
@@ -35,12 +36,13 @@ def load_image(path, data: bytes | None = None, max_pixels: int = MAX_PIXELS) ->
     data       : the file's bytes, when it is not on disk (a member of a zip); ``path`` then only names it
     max_pixels : width * height above which the file is refused before decoding
 
-    Raises ImageError "PATH: cannot read image (reason)" for a missing, empty, corrupt or too large file.
+    Raises ImageError "PATH: cannot read image (reason)" for a missing, empty, corrupt or too large file,
+    and for one that is not a regular file (a FIFO, a device, a folder).
     """
-    try:
-        file = io.BytesIO(data) if data is not None else open(path, "rb")
-    except OSError as error:
-        raise ImageError(f"{path}: cannot read image ({error.strerror or error})") from None
+    if data is not None:
+        file = io.BytesIO(data)
+    else:  # a regular file only (a FIFO would block for ever), of at most MAX_FILE_BYTES
+        file = open_regular(path, MAX_FILE_BYTES, error=ImageError, doing="cannot read image")
     with file:
         try:
             with warnings.catch_warnings():

@@ -21,6 +21,8 @@ Methods (images x in 0..255, shape (N, H, W, 3)):
                        evenly spaced), scale the pixel's RGB by new/old luminance, then image_standardize.
                        Dark and washed-out photos, common in GTSRB, come out alike.
 """
+import math
+
 import numpy as np
 
 METHODS = ("seed", "standardize", "image_standardize", "center_standardize", "equalize")
@@ -37,6 +39,46 @@ def fit_preprocessing(method, train_images=None):
         spec["mean"] = pixels.mean(axis=0).round(6).tolist()
         spec["std"] = pixels.std(axis=0).round(6).tolist()
     return spec
+
+
+def spec_problem(spec, channels=3):
+    """What is wrong with ``spec`` as a spec ``fit_preprocessing`` makes (one phrase), or None.
+
+    A spec is {"name": one of METHODS}; 'standardize' adds "mean" and "std", lists of ``channels``
+    finite numbers (std > 0). Nothing else is accepted: a checkpoint's spec is data from a file.
+    """
+    if not isinstance(spec, dict):
+        return f"is a {type(spec).__name__}, expected a JSON object such as {{\"name\": \"seed\"}}"
+    name = spec.get("name")
+    if not isinstance(name, str) or name not in METHODS:
+        return f"has name {_short(name)}, expected one of {', '.join(METHODS)}"
+    if name == "equalize" and channels != 3:
+        return f"'equalize' needs RGB input, but the network takes {channels} channel(s)"
+    keys = {"name", "mean", "std"} if name == "standardize" else {"name"}
+    if set(spec) != keys:
+        return f"{name!r} takes the keys {', '.join(sorted(keys))}, got {_short(', '.join(map(str, spec)))}"
+    for key in keys - {"name"}:
+        values = spec[key]
+        if not (isinstance(values, list) and len(values) == channels
+                and all(_finite_number(v) for v in values)):
+            return f"'{key}' is {_short(values)}, expected {channels} finite numbers"
+        if key == "std" and min(values) <= 0:
+            return f"'std' is {_short(values)}, expected numbers above 0"
+    return None
+
+
+def _finite_number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:                 # a JSON integer too large for a float
+        return False
+
+
+def _short(value, limit=60):
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def preprocess(images, spec):

@@ -17,6 +17,8 @@ images are decoded once and cached (``cache.py``).
 from __future__ import annotations
 
 import csv
+import io
+import os
 from pathlib import Path
 
 from npnet.data import cache, kaggle, official
@@ -27,6 +29,7 @@ from npnet.data.pickles import read_pickle
 from npnet.data.splits import track_split
 from npnet.data.tree import open_trees
 from npnet.errors import DataError
+from npnet.reading import MAX_CSV_BYTES, outside, read_regular
 
 __all__ = [
     "Dataset", "NUM_CLASSES", "IMAGE_SHAPE", "UNKNOWN_TRACK", "load_gtsrb", "load_split", "class_names",
@@ -64,11 +67,12 @@ def load_gtsrb(path, cache_dir=None, download: bool = False, progress: bool = Tr
 def load_split(path, cache_dir=None, progress: bool = True) -> Dataset:
     """One Dataset: a pickle file (``test.p``), or the test split of the GTSRB folder or zip at ``path``."""
     path = Path(path)
-    if path.suffix.lower() in PICKLE_SUFFIXES or (path.is_file() and path.suffix.lower() != ".zip"):
+    a_file = path.exists() and not path.is_dir()  # a FIFO too: read_pickle then says what it is
+    if path.suffix.lower() in PICKLE_SUFFIXES or (a_file and path.suffix.lower() != ".zip"):
         return read_pickle(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if (path / "test.p").is_file():
+    if _present(path, "test.p"):
         return read_pickle(path / "test.p")
     trees = open_trees(path)
     for name, located in (("official-test", official.find_test(trees)),
@@ -82,9 +86,8 @@ def class_names(path=None) -> list[str]:
     """The 43 sign names, from ``signnames.csv`` (ClassId,SignName) in the data folder ``path`` when there."""
     if path is not None:
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
-        file = folder / "signnames.csv"
-        if file.is_file():
-            return _read_names(file)
+        if _present(folder, "signnames.csv"):
+            return _read_names(folder / "signnames.csv")
     return list(OFFICIAL_NAMES)
 
 
@@ -92,9 +95,9 @@ def _find_splits(path: Path, cache_dir, progress: bool) -> dict | None:
     """The splits of the first layout found at ``path``, or None when there is none."""
     if not path.exists():
         return None
-    if path.is_dir() and (path / "train.p").is_file():
+    if path.is_dir() and _present(path, "train.p"):
         return {split: read_pickle(path / f"{split}.p") for split in ("train", "valid", "test")
-                if (path / f"{split}.p").is_file()}
+                if _present(path, f"{split}.p")}
     trees = open_trees(path)
     for layout, find_train, find_test in (
         ("official", official.find_training, official.find_test),
@@ -110,12 +113,24 @@ def _find_splits(path: Path, cache_dir, progress: bool) -> dict | None:
     return None
 
 
+def _present(folder: Path, name: str) -> bool:
+    """Whether ``folder/name`` is there in any form (a FIFO or a broken symlink too: reading it then
+    says what is wrong). DataError when it is a symlink leading out of ``folder``."""
+    file = folder / name
+    if not os.path.lexists(file):
+        return False
+    target = outside(folder, file)
+    if target is not None:
+        raise DataError(f"{file}: is a symlink to {target}, outside the data folder {folder}; refused")
+    return True
+
+
 def _read_names(file: Path) -> list[str]:
     """``ClassId,SignName`` rows as a list indexed by ClassId; DataError unless it names all 43 classes."""
+    text = read_regular(file, MAX_CSV_BYTES, doing="cannot read the sign names")
     try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        rows = list(csv.DictReader(io.StringIO(text.decode("utf-8-sig"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as error:
         reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error).splitlines()[0]
         raise DataError(f"{file}: cannot read the sign names ({reason})") from None
     try:

@@ -27,7 +27,7 @@ def read_annotations(tree, name: str, file_column: str, delimiter: str) -> dict:
     """
     where = tree.label(name)
     try:
-        text = tree.read(name).decode("utf-8-sig")
+        text = tree.read(name).decode("utf-8-sig")  # a tree caps a .csv at MAX_CSV_BYTES
     except UnicodeDecodeError:
         raise DataError(f"{where}: is not a text CSV file") from None
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -68,8 +68,9 @@ def scaled_boxes(x1, y1, x2, y2, width, height, where: str) -> np.ndarray:
 
 
 def check_files_exist(tree, names: list[str], csv_label: str) -> None:
-    """Raise DataError naming the CSV and the first file it lists that is not in ``tree``."""
+    """Raise DataError naming the CSV and the first file it lists that is not in ``tree`` (or is a broken symlink)."""
     present = set(tree.names)
+    broken = getattr(tree, "broken", {})  # a folder's dangling or looping symlinks
     for name in names:
         if name not in present:
-            raise DataError(f"{csv_label}: lists {tree.label(name)}, which is missing")
+            raise DataError(f"{csv_label}: lists {tree.label(name)}, which is {broken.get(name, 'missing')}")

@@ -7,7 +7,8 @@ modification time), so changing a file or the preprocessing makes a new entry in
 
 Writes are atomic: the file is written beside its final name as ``*.tmp`` and moved into place with
 ``os.replace``, so a crash or an error never leaves a half-written cache entry. A cache that cannot be
-written (read-only or full disk) only warns; a cache file that cannot be read is rebuilt.
+written (read-only or full disk) only warns; a cache file that cannot be read is rebuilt, and so is one
+that is not a plain regular HDF5 file of the four arrays (a symlink, a FIFO, links to other files).
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from npnet.data.dataset import Dataset
+from npnet.data.dataset import IMAGE_SHAPE, Dataset
 from npnet.data.tree import Located
+from npnet.errors import DataError
+from npnet.reading import MAX_SPLIT_IMAGES, open_regular
 
 CACHE_DIR = Path("data/cache")
 CACHE_VERSION = "1: Pillow BILINEAR to 32x32, transparency on white"
 ARRAYS = ("images", "labels", "boxes", "tracks")
+ROWS = {"images": (np.uint8, IMAGE_SHAPE), "labels": (np.int64, ()), "boxes": (np.float32, (4,)),
+        "tracks": (np.int64, ())}
 
 
 def cached(located: Located, name: str, cache_dir=None, progress: bool = True) -> Dataset:
@@ -37,7 +42,7 @@ def cached(located: Located, name: str, cache_dir=None, progress: bool = True) -
     cache_dir = Path(cache_dir) if cache_dir is not None else CACHE_DIR
     key = hashlib.sha256(f"{CACHE_VERSION}\0{name}\0{located.key}".encode()).hexdigest()[:20]
     path = cache_dir / f"{name}-{key}.h5"
-    if path.exists():
+    if os.path.lexists(path):
         hit = _read(path, located.source)
         if hit is not None:
             return hit
@@ -50,13 +55,39 @@ def cached(located: Located, name: str, cache_dir=None, progress: bool = True) -
 
 
 def _read(path: Path, source: str) -> Dataset | None:
-    """The Dataset stored at ``path``, or None when the file cannot be read (it is then rebuilt)."""
+    """The Dataset stored at ``path``, or None when the file cannot be read or is refused (it is then
+    rebuilt). Only a regular file is opened (no symlink, no FIFO), through our own descriptor; each
+    array must be a plain dataset of the file itself (no external or soft link, no virtual dataset,
+    no external raw storage) of the expected dtype and row shape, all of one length of at most
+    ``MAX_SPLIT_IMAGES``: checked before any of them is read, so nothing in the cache can make npnet
+    read another file or allocate more than a split can hold."""
     try:
-        with h5py.File(path, "r") as file:
-            arrays = {name: np.ascontiguousarray(file[name][...]) for name in ARRAYS}
-    except (OSError, KeyError):
+        handle = open_regular(path, follow=False)
+    except DataError:
         return None
-    return Dataset(**arrays, source=source)
+    try:
+        with handle, h5py.File(handle, "r") as file:
+            datasets = [_plain_dataset(file, name) for name in ARRAYS]
+            if None in datasets or len({d.shape[0] for d in datasets}) != 1 or datasets[0].shape[0] > MAX_SPLIT_IMAGES:
+                return None
+            arrays = {name: np.ascontiguousarray(d[...]) for name, d in zip(ARRAYS, datasets)}
+        return Dataset(**arrays, source=source)
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, DataError):
+        return None
+
+
+def _plain_dataset(file, name: str):
+    """``file[name]`` when it is a hard-linked dataset stored in ``file`` with the dtype and row shape of
+    that array, else None. Nothing is read and no link is followed."""
+    if not isinstance(file.get(name, getlink=True), h5py.HardLink):
+        return None
+    dataset = file[name]
+    if not isinstance(dataset, h5py.Dataset) or dataset.is_virtual or dataset.external:
+        return None
+    dtype, row_shape = ROWS[name]
+    if dataset.dtype != dtype or dataset.ndim != 1 + len(row_shape) or dataset.shape[1:] != row_shape:
+        return None
+    return dataset
 
 
 def _write_atomically(path: Path, dataset: Dataset) -> None:

@@ -13,6 +13,7 @@ the few NumPy functions an array needs to rebuild itself and refuses everything 
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from npnet.data.annotations import scaled_boxes
 from npnet.data.dataset import IMAGE_SHAPE, UNKNOWN_TRACK, Dataset
 from npnet.errors import DataError
+from npnet.reading import MAX_PICKLE_BYTES, open_regular
 
 # (module, name) pairs that rebuild arrays, dtypes and scalars; "numpy.core" before NumPy 2, "numpy._core" after.
 ALLOWED_GLOBALS = {
@@ -79,8 +81,8 @@ def read_pickle(path) -> Dataset:
 def _load_dict(path: Path) -> dict:
     """Unpickle ``path`` safely; it must hold a dict with every key in ``KEYS``."""
     try:
-        with open(path, "rb") as file:
-            if path.stat().st_size == 0:
+        with open_regular(path, MAX_PICKLE_BYTES) as file:  # a regular file of at most MAX_PICKLE_BYTES
+            if os.fstat(file.fileno()).st_size == 0:
                 raise DataError(f"{path}: is empty (0 bytes), not a pickle")
             raw = SafeUnpickler(file).load()
     except _Refused as refused:

@@ -21,20 +21,46 @@ from tqdm import tqdm
 from npnet import images
 from npnet.data.dataset import Dataset
 from npnet.errors import DataError
+from npnet.reading import (MAX_CSV_BYTES, MAX_FILE_BYTES, MAX_SPLIT_IMAGES, MAX_TREE_BYTES, broken_link, open_regular,
+                           outside, read_regular)
 
 MAX_DEPTH = 6  # data/GTSRB/Final_Training/Images/00000/x.ppm is 5 deep; never walk a whole disk
-MAX_MEMBER_BYTES = 256 * 2**20  # a zip member larger than this is refused before decompressing (GTSRB's are < 1 MB)
+MAX_MEMBER_BYTES = MAX_FILE_BYTES  # a zip member larger than this is refused before decompressing (GTSRB's are < 1 MB)
 
 
 class FolderTree:
-    """The files under a folder (up to ``MAX_DEPTH`` levels down)."""
+    """The files under a folder (up to ``MAX_DEPTH`` levels down).
+
+    names  : every file found, FIFOs and other special files included (reading one says what it is)
+    broken : {name: 'a dangling symlink' | 'a symlink loop'}: not in ``names``, named if a CSV lists one
+    links  : the names that are symlinks (whose targets exist)
+    A file symlink that leads out of the folder stays in ``names`` but is refused when read or
+    fingerprinted; symlinked subfolders are not entered (as before: ``os.walk`` does not follow them).
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.names = sorted(_walk(self.root))
+        self.names, self.broken, self.links = [], {}, set()
+        for name in sorted(_walk(self.root)):
+            if os.path.islink(self.root / name):
+                problem = broken_link(self.root / name)
+                if problem:
+                    self.broken[name] = problem
+                    continue
+                self.links.add(name)
+            self.names.append(name)
+        self.bytes_read = 0
 
     def read(self, name: str) -> bytes:
-        return (self.root / name).read_bytes()
+        """The file's bytes: a regular file inside the folder, of at most ``size_limit(name)`` bytes
+        (and at most ``MAX_TREE_BYTES`` read from this tree in all)."""
+        self._refuse_outside(name)
+        data = read_regular(self.root / name, size_limit(name), label=self.label(name), follow=name in self.links)
+        self.bytes_read += len(data)
+        if self.bytes_read > MAX_TREE_BYTES:
+            raise DataError(f"{self.label('')}: more than {MAX_TREE_BYTES:,} bytes read from this folder in all; "
+                            "refused")
+        return data
 
     def label(self, name: str) -> str:
         """How to name a file in a message: its path (the folder itself for "")."""
@@ -44,9 +70,22 @@ class FolderTree:
         """A hash that changes when any of ``names`` is added, removed, resized or touched."""
         digest = hashlib.sha256(str(self.root.resolve()).encode())
         for name in sorted(names):
-            stat = (self.root / name).stat()
+            self._refuse_outside(name)
+            try:
+                stat = (self.root / name).stat()
+            except OSError as error:  # removed or replaced since the folder was listed
+                problem = broken_link(self.root / name) or error.strerror
+                raise DataError(f"{self.label(name)}: cannot read ({problem})") from None
             digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         return digest.hexdigest()
+
+    def _refuse_outside(self, name: str) -> None:
+        """DataError when ``name`` is a symlink leading out of the folder. A name that was no symlink
+        when the folder was listed is read without following one (``O_NOFOLLOW``)."""
+        target = outside(self.root, self.root / name) if name in self.links else None
+        if target is not None:
+            raise DataError(f"{self.label(name)}: is a symlink to {target}, outside the data folder "
+                            f"{self.root}; refused")
 
     def __repr__(self) -> str:
         return f"FolderTree({str(self.root)!r})"
@@ -57,20 +96,29 @@ class ZipTree:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        file = open_regular(self.path, doing="cannot open zip")
         try:
-            self.zip = zipfile.ZipFile(self.path)
+            self.zip = zipfile.ZipFile(file)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+            file.close()
             raise DataError(f"{self.path}: cannot open zip ({_reason(error)})") from None
         self.names = sorted(info.filename for info in self.zip.infolist() if not info.is_dir())
+        self.bytes_read = 0
 
     def read(self, name: str) -> bytes:
         """The member's bytes. zipfile stops at the size the archive declares, so checking that size
-        first bounds the memory a zip bomb can take."""
+        first (each member against ``size_limit(name)``, all members read so far against
+        ``MAX_TREE_BYTES``) bounds the memory and the time a zip bomb can take."""
         try:
             size = self.zip.getinfo(name).file_size
-            if size > MAX_MEMBER_BYTES:
+            limit = MAX_MEMBER_BYTES if size > MAX_MEMBER_BYTES else size_limit(name)  # the widest cap broken
+            if size > limit:
                 raise DataError(f"{self.label(name)}: cannot read from zip ({size:,} bytes uncompressed, "
-                                f"more than {MAX_MEMBER_BYTES:,})")
+                                f"more than {limit:,})")
+            if self.bytes_read + size > MAX_TREE_BYTES:
+                raise DataError(f"{self.label(name)}: cannot read from zip (the members read would uncompress "
+                                f"to more than {MAX_TREE_BYTES:,} bytes in all)")
+            self.bytes_read += size
             return self.zip.read(name)
         except DataError:
             raise
@@ -92,6 +140,11 @@ class ZipTree:
         return f"ZipTree({str(self.path)!r})"
 
 
+def size_limit(name: str) -> int:
+    """The most bytes one file may have: ``MAX_CSV_BYTES`` for a CSV, else ``MAX_FILE_BYTES``."""
+    return MAX_CSV_BYTES if name.lower().endswith(".csv") else MAX_MEMBER_BYTES
+
+
 def _reason(error: Exception) -> str:
     """An exception as one line of text."""
     return " ".join(str(error).split()) or type(error).__name__
@@ -100,23 +153,33 @@ def _reason(error: Exception) -> str:
 def open_trees(path: Path) -> list:
     """The trees to search at ``path``: a zip alone, or a folder followed by each zip directly inside it."""
     path = Path(path)
-    if path.is_file():
-        return [ZipTree(path)] if zipfile.is_zipfile(path) else []
+    if not path.is_dir():
+        return [ZipTree(path)] if _is_zip(path) else []
     trees = [FolderTree(path)]
     for child in sorted(path.iterdir()):
-        if child.suffix.lower() == ".zip" and child.is_file() and zipfile.is_zipfile(child):
-            trees.append(ZipTree(child))
+        if child.suffix.lower() == ".zip" and child.is_file():
+            target = outside(path, child)
+            if target is not None:
+                raise DataError(f"{child}: is a symlink to {target}, outside the data folder {path}; refused")
+            if _is_zip(child):
+                trees.append(ZipTree(child))
     return trees
+
+
+def _is_zip(path: Path) -> bool:
+    """Whether the regular file ``path`` is a zip (DataError for a FIFO, a device, ...)."""
+    with open_regular(path) as file:
+        return zipfile.is_zipfile(file)
 
 
 def read_images(tree, names: list[str], progress: bool, description: str):
     """Decode ``names`` from ``tree`` into uint8 (N, 32, 32, 3), with a progress bar."""
+    if len(names) > MAX_SPLIT_IMAGES:
+        raise DataError(f"{tree.label('')}: lists {len(names):,} images for one split, more than "
+                        f"{MAX_SPLIT_IMAGES:,}; refused")
     out = np.empty((len(names), 32, 32, 3), dtype=np.uint8)
     for i, name in enumerate(tqdm(names, desc=description, unit="img", disable=not progress, leave=False)):
-        if isinstance(tree, FolderTree):
-            out[i] = images.load_image(tree.root / name)
-        else:
-            out[i] = images.load_image(tree.label(name), data=tree.read(name))
+        out[i] = images.load_image(tree.label(name), data=tree.read(name))
     return out
 
 

@@ -199,3 +199,14 @@ def test_training_into_a_log_file_prints_epoch_lines_not_progress_bars(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stderr and "batch/s" not in result.stderr
     assert result.stdout.count("val_acc") == 2
+
+
+def test_explain_refuses_a_model_that_does_not_take_32x32_rgb_images(tmp_path, image):
+    from npnet import checkpoint
+    from npnet.layers import Dense, Flatten
+    from npnet.model import Sequential
+    small = Sequential([Flatten(), Dense(43)], input_shape=(8, 8, 3))
+    path = checkpoint.save(small, tmp_path / "small.h5", class_names=[f"c{k}" for k in range(43)],
+                           preprocessing={"name": "seed"}) or tmp_path / "small.h5"
+    result = run_script("explain.py", "predict", "--model", path, image, "--out", tmp_path / "out")
+    assert_one_line_error(result, "explain.py", "small.h5")

@@ -68,6 +68,6 @@ def run(args):
     stem = Path(paths[0]).stem if len(paths) == 1 else "compare"
     target = out_dir(args) / (f"{stem}_compare.png" if len(paths) == 1 else "compare.png")
     title = (f"{len(methods)} method{'s' * (len(methods) > 1)}, {len(rows)} row{'s' * (len(rows) > 1)} "
-             f"(image x class); one colour scale per method")
-    wrote(compare_grid(images[index], titles, columns, target, title))
+             f"(image x class); the classes of an image share one scale per method (its max in the corner)")
+    wrote(compare_grid(images[index], titles, columns, target, title, groups=index))
     return 2 if failed else 0

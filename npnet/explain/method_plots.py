@@ -90,30 +90,40 @@ def attribution_figure(image, maps, row_titles, sign, title, path):
     return save(fig, path)
 
 
-def compare_grid(images, row_titles, columns, path, title="", per_band=MAX_COLUMNS):
+def compare_grid(images, row_titles, columns, path, title="", groups=None, per_band=MAX_COLUMNS):
     """Rows (image, class); the first column the image, then one column per method, each map on its image.
 
     images      : (R, H, W, 3) uint8, the image of each row
     row_titles  : R titles (image, class, role, probability)
     columns     : [(method, maps (R, H, W) >= 0, kind 'cam' or 'attribution')]
-    One colour scale per column: 0..max for a CAM (raw values), 0..the 99th percentile for an
-    attribution, so the true and the predicted class of one image compare within a method.
+    groups      : (R,) which image each row shows (default: all rows one group). The rows of one
+                  image share one colour scale per method, so its true and predicted class compare
+                  within a method; the scale's end (0..max for a CAM, raw values; 0..the 99th
+                  percentile for an attribution) is printed on the group's first map. Scales are not
+                  shared across images: a strong map of one image would wash out the others.
     More than ``per_band`` methods are drawn in bands, one under the other, each starting with the
     images again: the CAMs in one, the attributions in another, none wider than ``per_band``.
     """
     R = len(images)
+    groups = np.zeros(R, dtype=np.int64) if groups is None else np.asarray(groups)
     bands = split_bands(columns, per_band)
     widest = max(len(band) for band in bands)
     cell = 1.5
     band_height = cell * R + 0.9
     fig = Figure(figsize=(cell * (widest + 1) + 0.4, band_height * len(bands) + 0.5), layout="constrained")
     for subfigure, band in zip(np.atleast_1d(fig.subfigures(len(bands), 1)), bands):
-        draw_band(subfigure, images, row_titles, band, widest)
+        draw_band(subfigure, images, row_titles, band, widest, groups)
         if len(bands) > 1:
             subfigure.suptitle(BAND_TITLES[band[0][2]], fontsize=9, x=0.02, ha="left")
     if title:
         fig.suptitle(title, fontsize=10)
     return save(fig, path)
+
+
+def group_limit(maps, kind):
+    """The end of one group's colour scale: the largest value of a CAM, ``clipped_limit`` of an attribution."""
+    top = float(maps.max(initial=0.0)) if kind == "cam" else clipped_limit(maps)
+    return top if top > 0 else 1.0
 
 
 def split_bands(columns, per_band):
@@ -130,8 +140,9 @@ def split_bands(columns, per_band):
     return [run[k:k + per_band] for run in runs for k in range(0, len(run), per_band)]
 
 
-def draw_band(fig, images, row_titles, columns, width):
-    """One band of ``compare_grid``: the images, then ``columns``, padded to ``width`` methods."""
+def draw_band(fig, images, row_titles, columns, width, groups):
+    """One band of ``compare_grid``: the images, then ``columns``, padded to ``width`` methods.
+    Each map is drawn as a fraction of its group's scale end, so one colorbar (0..1) serves a column."""
     R = len(images)
     axes = fig.subplots(R, width + 1, squeeze=False)
     for r in range(R):
@@ -140,13 +151,18 @@ def draw_band(fig, images, row_titles, columns, width):
         for ax in axes[:, j]:
             ax.set_axis_off()
     for j, (method, maps, kind) in enumerate(columns, 1):
-        top = float(maps.max(initial=0.0)) if kind == "cam" else clipped_limit(maps)
-        top = top if top > 0 else 1.0
         artist = None
-        for r in range(R):
-            show_image(axes[r, j], images[r], wrap(display_name(method), 14) if r == 0 else None, 8)
-            artist = axes[r, j].imshow(maps[r], cmap=HEATMAP, alpha=OVERLAY_ALPHA, vmin=0.0, vmax=top,
-                                       interpolation="nearest")
+        for group in dict.fromkeys(groups.tolist()):
+            rows = np.flatnonzero(groups == group)
+            top = group_limit(maps[rows], kind)
+            for r in rows:
+                show_image(axes[r, j], images[r], wrap(display_name(method), 14) if r == 0 else None, 8)
+                artist = axes[r, j].imshow(maps[r] / top, cmap=HEATMAP, alpha=OVERLAY_ALPHA, vmin=0.0, vmax=1.0,
+                                           interpolation="nearest")
+            axes[rows[0], j].text(0.97, 0.97, f"max {top:.2g}", transform=axes[rows[0], j].transAxes,
+                                  ha="right", va="top", fontsize=5.5, color="white",
+                                  bbox={"boxstyle": "round,pad=0.15", "facecolor": "black", "alpha": 0.55,
+                                        "linewidth": 0})
         bar = fig.colorbar(artist, ax=axes[:, j].tolist(), location="bottom", shrink=0.9, aspect=10)
         bar.ax.tick_params(labelsize=5)
-        bar.set_ticks([0.0, top], labels=["0", f"{top:.2g}"])
+        bar.set_ticks([0.0, 1.0], labels=["0", "max"])

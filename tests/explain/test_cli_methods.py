@@ -9,7 +9,7 @@ from npnet import checkpoint
 from npnet.commands import attribute as attribute_command, compare as compare_command, gradcam as gradcam_command
 from npnet.commands.common import explained_classes
 from npnet.explain import METHODS, attribution, cam
-from npnet.explain.method_plots import clipped_limit, colour_scale, reduce_channels
+from npnet.explain.method_plots import clipped_limit, colour_scale, group_limit, reduce_channels
 from npnet.images import load_image
 from npnet.preprocessing import preprocess
 
@@ -37,7 +37,7 @@ def capture(monkeypatch, module, name):
     original = getattr(module, name)
 
     def recording(*args, **kwargs):
-        calls.append(args)
+        calls.append(args + (kwargs,))       # the keyword arguments last
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, name, recording)
@@ -159,6 +159,14 @@ def test_compare_draws_one_row_per_image_and_class_and_one_column_per_method(
     np.testing.assert_array_equal(columns[0][1], cam(net, x[index], "hirescam", classes=classes))
     np.testing.assert_array_equal(columns[1][1], np.abs(attribution(net, x[index], "saliency", classes=classes)).sum(-1))
     assert [kind for _, _, kind in columns] == ["cam", "attribution"]
+    np.testing.assert_array_equal(calls[0][-1]["groups"], index)      # the rows of an image share a scale
+
+
+def test_a_groups_scale_ends_at_its_cam_max_or_its_attributions_99th_percentile():
+    maps = np.random.default_rng(0).random((2, 32, 32))
+    assert group_limit(maps, "cam") == maps.max()
+    assert group_limit(maps, "attribution") == pytest.approx(np.percentile(maps, 99))
+    assert group_limit(np.zeros((1, 4, 4)), "cam") == 1.0
 
 
 def test_compare_all_has_every_method_in_the_table_order(cli, capsys, monkeypatch, model_file, odd_images, tmp_path):

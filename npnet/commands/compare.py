@@ -9,7 +9,9 @@ from ..explain import attribution, cam, resolve_class
 from ..explain.method_plots import compare_grid, reduce_channels
 from ..explain.plots import wrap
 from ..explain.methods import ATTRIBUTION_METHODS, CAM_METHODS, METHODS, option_names
-from .common import Model, explained_classes, out_dir, read_images, true_classes, wrote
+from ..cli import whole_number
+from .common import (Model, cache_folder, explained_classes, load_labelled, out_dir, read_images, true_classes,
+                     wrote)
 
 HELP = "every method side by side: a row per image and class, a column per method"
 PARENTS = ("model",)
@@ -17,7 +19,14 @@ DEFAULT_METHODS = "gradcam,gradcam++,scorecam,saliency,guided_backprop,integrate
 
 
 def add_arguments(parser):
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="image files (or use --data with --index)")
+    parser.add_argument("--data", help="a labelled split (a pickle, or a GTSRB folder with --split) to take "
+                                       "images from, by --index; their labels are the true classes")
+    parser.add_argument("--split", default="test", choices=("test", "valid", "train"),
+                        help="which split of a folder --data names (default test)")
+    parser.add_argument("--index", type=whole_number(0), action="extend", nargs="+", default=[], metavar="N",
+                        help="positions of the images in --data (as `errors` numbers them, #N)")
+    parser.add_argument("--cache-dir", help="where decoded images of a folder are cached (default OUT/cache)")
     parser.add_argument("--methods", default=DEFAULT_METHODS, metavar="A,B,...|all",
                         help=f"comma-separated methods, or all (default {DEFAULT_METHODS}); "
                              f"the methods: {', '.join(METHODS)}")
@@ -48,12 +57,29 @@ def method_map(net, x, method, classes, layer=None):
     return reduce_channels(attribution(net, x, method, classes=classes, **options), "abs"), "attribution"
 
 
+def images_from_data(args):
+    """(uint8 images, names 'FILE#N', their labels) of the --index positions of the --data split."""
+    data = load_labelled(args.data, args.split, cache_folder(args))
+    outside = [i for i in args.index if i >= len(data)]
+    if outside:
+        raise NpnetError(f"{data.source}: --index {outside[0]} is outside the split's {len(data)} images")
+    names = [f"{Path(data.source).name}#{i}" for i in args.index]
+    return data.images[args.index], names, [int(data.labels[i]) for i in args.index]
+
+
 def run(args):
-    model = Model(args.model)
     methods = parse_methods(args.methods)
+    if bool(args.images) == bool(args.data) or bool(args.data) != bool(args.index):
+        raise NpnetError("compare: give image files, or --data with --index (not both)")
+    model = Model(args.model)
     asked = [resolve_class(c, model.names) for c in args.classes]
-    images, paths, failed = read_images(args.images)
-    trues = true_classes(args.true, len(paths), model.names)
+    if args.data:
+        images, paths, labels = images_from_data(args)
+        failed = 0
+        trues = true_classes(args.true, len(paths), model.names) if args.true else labels
+    else:
+        images, paths, failed = read_images(args.images)
+        trues = true_classes(args.true, len(paths), model.names)
     if not len(images):
         return 2
     x = model.input(images)
@@ -65,7 +91,8 @@ def run(args):
     columns = [(method, *method_map(model.net, x[index], method, classes, args.layer)) for method in methods]
     titles = [f"{Path(paths[n]).name}\n{role}: id {c}, p = {probs[n, c]:.1%}\n{wrap(model.names[c], 24)}"
               for n, c, role in rows]
-    stem = Path(paths[0]).stem if len(paths) == 1 else "compare"
+    stem = f"{Path(args.data).stem}_{args.index[0]}" if args.data else Path(paths[0]).stem
+    stem = stem if len(paths) == 1 else "compare"
     target = out_dir(args) / (f"{stem}_compare.png" if len(paths) == 1 else "compare.png")
     title = (f"{len(methods)} method{'s' * (len(methods) > 1)}, {len(rows)} row{'s' * (len(rows) > 1)} "
              f"(image x class); the classes of an image share one scale per method (its max in the corner)")

@@ -212,3 +212,33 @@ def test_a_sparse_or_empty_map_still_gets_a_positive_scale():
     sparse[3] = 2.0
     assert clipped_limit(sparse) == 2.0
     assert clipped_limit(np.zeros(10)) == 1.0
+
+
+def test_compare_takes_images_from_a_split_by_index_with_their_labels_as_true(
+        cli, capsys, monkeypatch, model_file, data_folder, tmp_path):
+    import pickle
+    calls = capture(monkeypatch, compare_command, "compare_grid")
+    split = data_folder / "valid.p"
+    status, out, err = run(cli, capsys, "compare", "--model", model_file, "--data", split, "--index", "3", "7",
+                           "--methods", "gradcam", "--out", tmp_path)
+    assert status == 0, err
+    assert written(out) == [str(tmp_path / "compare.png")]
+    with open(split, "rb") as handle:
+        data = pickle.load(handle)
+    images, titles = calls[0][:2]
+    for n, label in ((3, data["labels"][3]), (7, data["labels"][7])):
+        shown = [t for t in titles if t.startswith(f"valid.p#{n}\n")]
+        assert any(f"true: id {label}," in t or f"predicted = true: id {label}," in t for t in shown)
+    np.testing.assert_array_equal(images[0], data["features"][3])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--index", "3"], "compare: give image files, or --data with --index (not both)"),
+    (["--data", "SPLIT"], "compare: give image files, or --data with --index (not both)"),
+    (["--data", "SPLIT", "--index", "40"], "valid.p: --index 40 is outside the split's 40 images"),
+])
+def test_compare_from_a_split_errors_are_one_line(cli, capsys, model_file, data_folder, tmp_path, argv, message):
+    argv = [str(data_folder / "valid.p") if a == "SPLIT" else a for a in argv]
+    status, out, err = run(cli, capsys, "compare", "--model", model_file, *argv, "--out", tmp_path)
+    assert status == 2 and written(out) == []
+    assert len(err.splitlines()) == 1 and message in err

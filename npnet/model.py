@@ -70,10 +70,11 @@ class Sequential:
             if layer.name == stop_at:
                 return dout
             below = self.layers[index - 1] if index > 0 else None
-            if not keep_output_grads and param_grads and is_pool_after_conv(layer, below, stop_at):
+            if not keep_output_grads and is_pool_after_conv(layer, below, stop_at):
                 # the pool and the convolution below it in one step: the same gradients
                 below.doutput = None
-                dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1)
+                dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1,
+                                                   param_grads=param_grads, relu_rule=relu_rule)
                 index -= 2
             else:
                 dout = layer.backward(dout, input_grad=input_grad or index > 0, param_grads=param_grads,

@@ -66,3 +66,36 @@ def test_a_rule_that_is_not_the_derivative_refuses_weight_gradients(rule):
 def test_an_unknown_rule_is_refused():
     with pytest.raises(ValueError, match="gradient, guided, deconvnet"):
         relu_backward(DOUT, OUT, "leaky")
+
+
+
+@pytest.mark.parametrize("rule", ["gradient", "guided", "deconvnet"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(rule, dtype):
+    """The fused conv -> pool backward (taken when output gradients are not kept) gives the input
+    gradient of the two-step backward under every rule, up to the order of the additions: the rule
+    acts at each window's winner, and the pool gives the losers 0 under every rule."""
+    from npnet.models import seed_net
+    from tolerances import assert_same_sums, backward_magnitudes, backward_terms
+    net = seed_net(seed=5).astype(dtype)
+    x = np.random.default_rng(1).random((3, 32, 32, 3)).astype(dtype)          # >= 0: see backward_magnitudes
+    dlogits = np.random.default_rng(2).standard_normal((3, 43)).astype(dtype)
+    net.forward(x)
+    net.backward(dlogits)                  # weight gradients exist (backward_magnitudes restores them)
+    two_steps = net.backward(dlogits, param_grads=False, keep_output_grads=True, relu_rule=rule).copy()
+    one_step = net.backward(dlogits, param_grads=False, keep_output_grads=False, relu_rule=rule).copy()
+    scale, _ = backward_magnitudes(net, dlogits, param_grads=False, relu_rule=rule)
+    assert np.abs(two_steps).max() > 0
+    assert_same_sums(one_step, two_steps, scale, backward_terms(net, 3))
+
+
+def test_the_one_step_backward_without_weight_gradients_leaves_them_untouched():
+    from npnet.models import seed_net
+    net = seed_net(seed=5)
+    x = np.random.default_rng(1).standard_normal((2, 32, 32, 3)).astype(np.float32)
+    net.forward(x)
+    net.backward(np.ones((2, 43), np.float32))                                  # fills the weight gradients
+    before = {key: value.copy() for key, value in net.grads().items()}
+    net.backward(np.ones((2, 43), np.float32), param_grads=False, keep_output_grads=False, relu_rule="guided")
+    for key, value in net.grads().items():
+        np.testing.assert_array_equal(value, before[key])

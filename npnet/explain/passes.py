@@ -23,10 +23,16 @@ def onehot_dlogits(logits, classes):
 
 
 def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient"):
+    """(dy^c/dx, or dy^c/dA at ``stop_at``; logits; classes) from one forward and one backward.
+
+    No weight gradients, and no layer keeps its output gradient but ``stop_at``: so each Conv2D
+    followed by a MaxPool2D is walked back in one step that skips the pool's zeros
+    (``Conv2D.backward_through_pool``), under any ReLU rule.
+    """
     logits = model.forward(images, training=False)
     chosen = resolve_classes(classes, logits)
     gradient = model.backward(onehot_dlogits(logits, chosen), stop_at=stop_at, param_grads=False,
-                              relu_rule=relu_rule)
+                              keep_output_grads=False, relu_rule=relu_rule)
     return gradient, logits, chosen
 
 

@@ -131,7 +131,7 @@ class Conv2D(Layer):
             kernels.active().col2im(dcols.reshape(-1, Ho, Wo, kh, kw, C), dx[images].shape, out=dx[images])
         return self.crop_padding(dx)
 
-    def backward_through_pool(self, dpooled, pool, input_grad=True):
+    def backward_through_pool(self, dpooled, pool, input_grad=True, param_grads=True, relu_rule="gradient"):
         """Backward through the MaxPool2D ``pool`` that follows this layer, and through this layer.
 
         dpooled = dL/d(pool output) (N, Ho // p, Wo // p, F). The pool hands each window's gradient
@@ -143,8 +143,13 @@ class Conv2D(Layer):
             dx            = col2im of g[w, f] * kernel[..., f] placed at the patch w(f)
         The same gradients as ``pool.backward`` then ``self.backward`` (tested equal), with a
         quarter of the multiplications. ``Sequential.backward`` takes this path when it does not
-        keep the layers' output gradients (training); Grad-CAM needs ``doutput`` here, so it
-        takes the two steps.
+        keep the layers' output gradients (training, and the input-space explanations); Grad-CAM
+        needs ``doutput`` here, so it takes the two steps.
+
+        A ReLU rule other than the derivative (``relu_rules``) is applied to g at the winners first,
+        where the ReLU's output is the pooled value: max(g, 0) * (pooled > 0) for 'guided',
+        max(g, 0) for 'deconvnet'; the losers get 0 from the pool under every rule.
+        param_grads=False leaves ``grads`` as they were and computes dx only.
         """
         kernel = self.params["kernel"]
         kh, kw, _, _ = kernel.shape
@@ -156,9 +161,13 @@ class Conv2D(Layer):
             raise ValueError(f"{self.name}: backward_through_pool needs the gradient of the pool fed by this "
                              f"layer's last output {self.output.shape}, got pool output "
                              f"{pool.output.shape} and gradient {dpooled.shape}")
-        cols = self.cols if self.cols is not None else kernels.active().im2col(self.padded_input, kh, kw)
-        self.grads["kernel"], self.grads["bias"] = kernels.active().conv_pool_weight_grads(
-            cols, dpooled, pool.output, pool.argmax, p, relu)
+        check_rule(relu_rule, param_grads)
+        if relu and relu_rule != "gradient":
+            dpooled, relu = relu_backward(dpooled, pool.output, relu_rule), False
+        if param_grads:
+            cols = self.cols if self.cols is not None else kernels.active().im2col(self.padded_input, kh, kw)
+            self.grads["kernel"], self.grads["bias"] = kernels.active().conv_pool_weight_grads(
+                cols, dpooled, pool.output, pool.argmax, p, relu)
         if not input_grad:
             return None
         dx = kernels.active().conv_pool_input_grad(kernel, dpooled, pool.output, pool.argmax, p, relu,

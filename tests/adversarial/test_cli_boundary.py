@@ -182,13 +182,46 @@ def test_a_predict_where_every_image_fails_keeps_the_earlier_predictions(tmp_pat
 
 
 def test_evaluate_caches_inside_out_not_in_the_working_directory(tmp_path, checkpoint_file):
-    data = write_dataset(tmp_path / "data")
+    from tests.data.conftest import build_official
+    data = build_official(tmp_path / "official")               # an image folder: decoded once, then cached
     workdir = tmp_path / "work"
     workdir.mkdir()
     result = run_script("explain.py", "evaluate", "--model", checkpoint_file, "--data", data, "--split", "train",
                         "--out", tmp_path / "out", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert list(workdir.iterdir()) == []
+    assert list((tmp_path / "out" / "cache").glob("*.h5"))
+
+
+def finished_run(tmp_path):
+    data = write_dataset(tmp_path / "data")
+    assert train(data, tmp_path / "run").returncode == 0
+    return data, tmp_path / "run" / "last.h5"
+
+
+def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path):
+    from npnet import checkpoint
+    data, last = finished_run(tmp_path)
+    model, metadata = checkpoint.load(last)
+    optimizer = checkpoint.load_optimizer(last, model)
+    names, spec = metadata.pop("class_names"), metadata.pop("preprocessing")
+    checkpoint.save(model, last, names, spec, optimizer=optimizer, **{**metadata, "position": [99, 0]})
+    result = run_script("train.py", "--data", data, "--no-download", "--quiet", "--resume", tmp_path / "run")
+    assert_one_line_error(result, "train.py", "last.h5: holds no valid training state to resume from",
+                          "position (epoch 99, batch 0) is outside 1 epochs")
+
+
+def test_resuming_another_architecture_is_refused(tmp_path):
+    from npnet import checkpoint
+    from npnet.layers import Conv2D, Dense, Flatten
+    from npnet.model import Sequential
+    data, last = finished_run(tmp_path)
+    _, metadata = checkpoint.load(last)
+    names, spec = metadata.pop("class_names"), metadata.pop("preprocessing")
+    other = Sequential([Conv2D(4, 3, activation="relu"), Flatten(), Dense(43)], input_shape=(32, 32, 3))
+    checkpoint.save(other, last, names, spec, **metadata)
+    result = run_script("train.py", "--data", data, "--no-download", "--quiet", "--resume", tmp_path / "run")
+    assert_one_line_error(result, "train.py", "last.h5: is not the seed net for 43 classes")
 
 
 # -- logs -----------------------------------------------------------------------------------------

@@ -122,12 +122,12 @@ def check_layer(layer, x, training=True, seed=0, max_checks=None, eps=1e-6, retu
 
 
 def check_model(model, x, labels, training=True, seed=0, max_checks=20, eps=1e-6,
-                return_skipped=False, keep_output_grads=True):
+                return_skipped=False, fuse_conv_pool=False):
     """rel_error of the whole model's backward for the mean softmax cross-entropy loss.
 
     Checks the input and every parameter tensor at up to ``max_checks`` random entries each
     (cs231n's sparse check: 422,187 weights would take 844,374 forwards). Dropout masks are held
-    fixed. ``keep_output_grads=False`` checks the backward training runs (conv -> pool in one
+    fixed. ``fuse_conv_pool=True`` checks the backward training runs (conv -> pool in one
     step). Returns {'input': err, 'conv2d_1/kernel': err, ...}.
     """
     _require_float64(x, *model.params().values())
@@ -140,7 +140,7 @@ def check_model(model, x, labels, training=True, seed=0, max_checks=20, eps=1e-6
 
     _hold_dropout_masks(model.layers)
     _, dlogits = softmax_cross_entropy(model.forward(x, training=training), labels)
-    dx = model.backward(dlogits, keep_output_grads=keep_output_grads)
+    dx = model.backward(dlogits, fuse_conv_pool=fuse_conv_pool)
     grads = {"input": dx, **{key: g.copy() for key, g in model.grads().items()}}
     arrays = {"input": x, **model.params()}
     errors, skipped = _compare(arrays, grads, f, rng, max_checks, eps, model.layers)

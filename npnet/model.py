@@ -45,7 +45,7 @@ class Sequential:
         return x
 
     def backward(self, dlogits, input_grad=True, stop_at=None, keep_output_grads=True, param_grads=True,
-                 relu_rule="gradient"):
+                 relu_rule="gradient", fuse_conv_pool=False):
         """Backpropagate dlogits; fill every layer's ``grads`` and return dL/dx.
 
         input_grad=False skips the first layer's dx (training never needs it).
@@ -54,8 +54,11 @@ class Sequential:
         param_grads=False computes only the gradients flowing down (each layer's ``grads`` is left as
         it was): Grad-CAM's dy/dA, as ``torch.autograd.grad`` gives it.
         keep_output_grads=False does not keep each layer's ``doutput`` (training does not read
-        them; at batch 1024 they hold about 300 MB), and then a Conv2D followed by a MaxPool2D is
-        walked back in one step that skips the pool's zeros (``Conv2D.backward_through_pool``).
+        them; at batch 1024 they hold about 300 MB).
+        fuse_conv_pool=True walks a Conv2D followed by a MaxPool2D back in one step that skips the
+        pool's zeros (``Conv2D.backward_through_pool``): the same gradients, a quarter of the
+        products; that Conv2D's ``doutput`` is then not recorded. Training and the input-space
+        explanations fuse; Grad-CAM, which reads ``conv2d_3.doutput``, stops above the pool anyway.
         relu_rule='guided' or 'deconvnet' (with param_grads=False) changes how every ReLU passes the
         gradient back (``layers.relu_rules``): guided backprop and deconvnet.
         """
@@ -70,7 +73,7 @@ class Sequential:
             if layer.name == stop_at:
                 return dout
             below = self.layers[index - 1] if index > 0 else None
-            if not keep_output_grads and is_pool_after_conv(layer, below, stop_at):
+            if fuse_conv_pool and is_pool_after_conv(layer, below, stop_at):
                 # the pool and the convolution below it in one step: the same gradients
                 below.doutput = None
                 dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1,

@@ -53,14 +53,14 @@ def test_max_pools_pick_the_same_winners(nets):
         np.testing.assert_array_equal(model.layer(name).argmax, w, err_msg=name)
 
 
-@pytest.mark.parametrize("keep_output_grads", [True, False], ids=["layer_by_layer", "conv_and_pool_in_one_step"])
-def test_every_gradient_of_the_loss_equal(nets, keep_output_grads):
+@pytest.mark.parametrize("fuse_conv_pool", [False, True], ids=["layer_by_layer", "conv_and_pool_in_one_step"])
+def test_every_gradient_of_the_loss_equal(nets, fuse_conv_pool):
     """Mean cross-entropy, dropout off (training=False): dL/dW, dL/db for every layer, and dL/dx,
     both by explanations' backward and by training's (conv -> pool in one step)."""
     model, twin, x, labels = nets
     twin.zero_grad()
     loss, dlogits = softmax_cross_entropy(model.forward(x, training=False), labels)
-    dx = model.backward(dlogits, input_grad=True, keep_output_grads=keep_output_grads)
+    dx = model.backward(dlogits, input_grad=True, fuse_conv_pool=fuse_conv_pool)
 
     x_t = torch.from_numpy(x).requires_grad_(True)
     loss_t = torch.nn.functional.cross_entropy(twin(x_t), torch.from_numpy(labels))

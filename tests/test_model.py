@@ -59,12 +59,12 @@ def test_same_seed_same_weights_other_seed_other_weights():
     assert not np.array_equal(a["conv2d_1/kernel"], c["conv2d_1/kernel"])
 
 
-@pytest.mark.parametrize("keep_output_grads", [True, False], ids=["layer_by_layer", "conv_and_pool_in_one_step"])
-def test_seed_net_gradients_match_finite_differences_with_dropout_mask_fixed(keep_output_grads):
+@pytest.mark.parametrize("fuse_conv_pool", [False, True], ids=["layer_by_layer", "conv_and_pool_in_one_step"])
+def test_seed_net_gradients_match_finite_differences_with_dropout_mask_fixed(fuse_conv_pool):
     model = seed_net().astype(np.float64)
     x = np.random.default_rng(1).random((2, 32, 32, 3)) - 0.5
     errors, skipped = check_model(model, x, np.array([3, 40]), training=True, max_checks=8,
-                                  return_skipped=True, keep_output_grads=keep_output_grads)
+                                  return_skipped=True, fuse_conv_pool=fuse_conv_pool)
     assert max(errors.values()) < 1e-6, errors
     assert sum(skipped.values()) <= 2, skipped
 
@@ -100,7 +100,7 @@ def test_backward_can_drop_output_gradients_and_still_fill_the_weight_gradients(
     model.backward(dlogits)
     kept = {key: value.copy() for key, value in model.grads().items()}
     model.forward(x)
-    model.backward(dlogits, keep_output_grads=False)
+    model.backward(dlogits, keep_output_grads=False, fuse_conv_pool=True)
     assert all(layer.doutput is None for layer in model.layers)
     _, scale = backward_magnitudes(model, dlogits)
     for key in kept:   # conv -> pool now goes in one step, summing in another order
@@ -117,7 +117,7 @@ def test_training_backward_through_conv_and_pool_in_one_step_gives_the_same_grad
         model.forward(x, training=True)
         dx_two_steps = model.backward(dlogits)
         two_steps = {key: value.copy() for key, value in model.grads().items()}
-        dx_one_step = model.backward(dlogits, keep_output_grads=False)
+        dx_one_step = model.backward(dlogits, fuse_conv_pool=True)
         one_step = {key: value.copy() for key, value in model.grads().items()}
         dx_scale, scale = backward_magnitudes(model, dlogits)
     finally:

@@ -83,7 +83,7 @@ def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(ru
     net.forward(x)
     net.backward(dlogits)                  # weight gradients exist (backward_magnitudes restores them)
     two_steps = net.backward(dlogits, param_grads=False, keep_output_grads=True, relu_rule=rule).copy()
-    one_step = net.backward(dlogits, param_grads=False, keep_output_grads=False, relu_rule=rule).copy()
+    one_step = net.backward(dlogits, param_grads=False, fuse_conv_pool=True, relu_rule=rule).copy()
     scale, _ = backward_magnitudes(net, dlogits, param_grads=False, relu_rule=rule)
     assert np.abs(two_steps).max() > 0
     assert_same_sums(one_step, two_steps, scale, backward_terms(net, 3))
@@ -96,6 +96,6 @@ def test_the_one_step_backward_without_weight_gradients_leaves_them_untouched():
     net.forward(x)
     net.backward(np.ones((2, 43), np.float32))                                  # fills the weight gradients
     before = {key: value.copy() for key, value in net.grads().items()}
-    net.backward(np.ones((2, 43), np.float32), param_grads=False, keep_output_grads=False, relu_rule="guided")
+    net.backward(np.ones((2, 43), np.float32), param_grads=False, fuse_conv_pool=True, relu_rule="guided")
     for key, value in net.grads().items():
         np.testing.assert_array_equal(value, before[key])

@@ -32,7 +32,7 @@ def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradien
     logits = model.forward(images, training=False)
     chosen = resolve_classes(classes, logits)
     gradient = model.backward(onehot_dlogits(logits, chosen), stop_at=stop_at, param_grads=False,
-                              keep_output_grads=False, relu_rule=relu_rule)
+                              keep_output_grads=False, fuse_conv_pool=True, relu_rule=relu_rule)
     return gradient, logits, chosen
 
 

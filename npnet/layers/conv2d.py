@@ -142,9 +142,9 @@ class Conv2D(Layer):
             dbias[f]      = sum over windows w of g[w, f]
             dx            = col2im of g[w, f] * kernel[..., f] placed at the patch w(f)
         The same gradients as ``pool.backward`` then ``self.backward`` (tested equal), with a
-        quarter of the multiplications. ``Sequential.backward`` takes this path when it does not
-        keep the layers' output gradients (training, and the input-space explanations); Grad-CAM
-        needs ``doutput`` here, so it takes the two steps.
+        quarter of the multiplications. ``Sequential.backward(fuse_conv_pool=True)`` takes this
+        path (training, and the input-space explanations); Grad-CAM needs ``doutput`` here, so it
+        takes the two steps.
 
         A ReLU rule other than the derivative (``relu_rules``) is applied to g at the winners first,
         where the ReLU's output is the pooled value: max(g, 0) * (pooled > 0) for 'guided',

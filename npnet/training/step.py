@@ -7,7 +7,9 @@ def train_step(model, optimizer, x, labels, label_smoothing=0.0):
 
         logits        = model.forward(x, training=True)         (B, K)
         loss, dlogits = softmax_cross_entropy(logits, labels)
-        model.backward(dlogits)                                 fills every layer's grads
+        model.backward(dlogits, input_grad=False,               fills every layer's grads; conv -> pool
+                       keep_output_grads=False,                 in one step (Conv2D.backward_through_pool)
+                       fuse_conv_pool=True)
         optimizer.step(model.params(), model.grads())           updates the weights in place
 
     The first layer's input gradient and the per-layer output gradients are not kept: a step never
@@ -15,6 +17,6 @@ def train_step(model, optimizer, x, labels, label_smoothing=0.0):
     """
     logits = model.forward(x, training=True)
     loss, dlogits = softmax_cross_entropy(logits, labels, label_smoothing)
-    model.backward(dlogits, input_grad=False, keep_output_grads=False)
+    model.backward(dlogits, input_grad=False, keep_output_grads=False, fuse_conv_pool=True)
     optimizer.step(model.params(), model.grads())
     return loss, logits

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from npnet import torch_twin  # noqa: E402
+from npnet.bench import torch_twin  # noqa: E402
 from npnet.explain import grad_cam  # noqa: E402
 from npnet.losses import softmax_cross_entropy  # noqa: E402
 from npnet.models import seed_net  # noqa: E402

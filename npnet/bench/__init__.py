@@ -18,7 +18,7 @@ What each figure times (batch ``--batch-size``, default 1024, of random 32x32x3 
 --compare torch times the same net in PyTorch twice, on numba's thread count. A training step is
 forward + CrossEntropyLoss + backward + torch.optim.Adam(lr=0.001, eps=1e-7) with dropout active;
 inference runs under ``torch.inference_mode``; Grad-CAM hooks conv2d_3's ReLU and takes dy/dA only.
-    torch              in this process: ``npnet.torch_twin`` (same weights), fed npnet's NHWC batch,
+    torch              in this process: ``npnet.bench.torch_twin`` (same weights), fed npnet's NHWC batch,
                        so its convolutions run channels-last, and with the allocator setting npnet's
                        tools make (``runtime.keep_freed_memory``), which PyTorch profits from too
     torch_as_shipped   a fresh process that never imports npnet: the net as PyTorch's tutorials write

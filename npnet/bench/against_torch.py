@@ -24,7 +24,7 @@ def bench_torch(batch_size, repeats):
     """The same three figures for the seed net's PyTorch twin, in this process, on numba's thread
     count: fed npnet's NHWC batch, with the allocator setting npnet's tools make."""
     import torch
-    from .. import torch_twin
+    from . import torch_twin
     torch.set_num_threads(numba.get_num_threads())
     x, labels = make_batch(batch_size)
     x, labels = torch.from_numpy(x), torch.from_numpy(labels)
@@ -82,7 +82,7 @@ def compare_with_torch(batch_size):
     layer then goes to a different position, which is the usual cause of a larger difference there).
     """
     import torch
-    from .. import torch_twin
+    from . import torch_twin
     x, labels = make_batch(batch_size, seed=1)
     model = seed_net()
     twin = torch_twin.from_npnet(model).eval()

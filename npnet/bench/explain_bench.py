@@ -198,7 +198,7 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
             torch = None
             notes.append("torch not installed: reference columns skipped (pip install -e '.[explain-bench]')")
     if torch is not None:
-        from .. import torch_twin
+        from . import torch_twin
         torch.set_num_threads(numba.get_num_threads())
         twin = torch_twin.from_npnet(model).eval()
         twin_nchw = twin[1:]                               # without input_to_nchw: takes NCHW

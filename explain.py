@@ -20,7 +20,7 @@ import sys
 
 from npnet import runtime
 
-runtime.keep_freed_memory()
+runtime.tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime.py)
 
 from npnet import cli  # noqa: E402  (after the allocator setting, which must precede large arrays)
 from npnet.commands import COMMANDS  # noqa: E402

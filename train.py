@@ -13,9 +13,11 @@ import signal
 import sys
 import time
 
-from npnet.runtime import keep_freed_memory
+from npnet.runtime import tune
 
-from npnet import checkpoint  # noqa: E402  (npnet first: it sets up the thread pools)
+tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime.py)
+
+from npnet import checkpoint  # noqa: E402
 from npnet import cli
 from npnet.data import class_names, load_gtsrb
 from npnet.errors import NpnetError
@@ -93,7 +95,6 @@ def install_stop_handlers(trainer):
 
 def main(argv=None):
     args = parse_args(argv)
-    keep_freed_memory()
     progress = not args.quiet and sys.stderr.isatty()     # a log file gets the epoch lines, not bar redraws
     if args.resume:
         refuse_ignored_options(args)

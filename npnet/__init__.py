@@ -1,6 +1,6 @@
-"""npnet: a from-scratch NumPy deep-learning engine that trains and explains a traffic-sign CNN."""
-from .runtime import quiet_thread_pools
+"""npnet: a from-scratch NumPy deep-learning engine that trains and explains a traffic-sign CNN.
 
-quiet_thread_pools()  # before numpy and numba start their thread pools (see runtime.py)
-
+Importing npnet changes nothing in the process. The tools (train.py, explain.py, the benchmark and
+the Trainer) call ``npnet.runtime.tune()`` for speed; see docs/perf.md.
+"""
 __version__ = "0.1.0"

@@ -4,7 +4,7 @@ Threads. Two thread pools share the cores: OpenBLAS's (every matrix product) and
 (every ``prange`` kernel). By default both spin after finishing work, waiting for more, so each
 starves the other: measured here, a 5-MFLOP matmul took 7.6 ms instead of 0.03 ms, and a training
 step 4.2 s instead of 0.38 s. ``quiet_thread_pools()`` makes idle threads sleep. It must run before
-numpy and numba start their pools, so ``npnet/__init__.py`` calls it; a value the user set wins.
+numpy and numba start their pools; a value the user set wins.
 OpenBLAS reads its variable only when numpy loads it: in a script that imports numpy before npnet
 the setting comes too late, its idle thread spins ~0.1 s after every product and npnet's kernels
 run beside it (inference ~20% slower here). ``warn_if_blas_spins()`` says so when a Trainer starts.
@@ -12,8 +12,11 @@ run beside it (inference ~20% slower here). ``warn_if_blas_spins()`` says so whe
 Memory. A batch's activations are 30-120 MB arrays, allocated and freed every step. glibc returns
 each array above 32 MB to the kernel and faults in fresh pages the next time (a fault per 4 KB).
 ``keep_freed_memory()`` keeps freed memory for reuse: 885 ms -> 643 ms per step before the thread
-fix. The command-line tools call it; importing npnet does not, since a library should not retune
-its host's allocator unasked. Neither setting changes any number the engine computes.
+fix. Neither setting changes any number the engine computes.
+
+``tune()`` makes both. train.py, explain.py and the benchmark call it first thing, before numpy
+loads; a Trainer calls it too (and warns if numpy came first). Importing npnet makes neither: a
+learner's ``import npnet`` leaves the process as it was.
 """
 import ctypes
 import ctypes.util
@@ -51,7 +54,16 @@ def quiet_thread_pools():
         if key not in os.environ:
             os.environ[key] = value
             set_here.append(key)
-    blas_loaded_too_early = "OPENBLAS_THREAD_TIMEOUT" in set_here and "numpy" in sys.modules
+            if key == "OPENBLAS_THREAD_TIMEOUT" and "numpy" in sys.modules:
+                blas_loaded_too_early = True
+
+
+def tune():
+    """The process settings that make npnet fast: quiet thread pools, freed memory kept. Call it
+    before importing numpy (the thread settings are read when OpenBLAS loads); calling it again
+    changes nothing more."""
+    quiet_thread_pools()
+    keep_freed_memory()
 
 
 def warn_if_blas_spins():

@@ -1,4 +1,6 @@
-import npnet  # noqa: F401  (before numpy: OpenBLAS reads npnet's thread settings when it loads)
+from npnet import runtime
+
+runtime.quiet_thread_pools()  # before numpy: OpenBLAS reads the thread settings when it loads
 import numpy as np
 import pytest
 

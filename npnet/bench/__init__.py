@@ -34,6 +34,9 @@ thousand in the next ones), and a training run is thousands of steps. Each figur
 on a busy machine are noise: measure on an idle one.
 """
 from .. import runtime  # noqa: F401  (tests replace runtime.keep_freed_memory through here)
+
+runtime.quiet_thread_pools()  # before numpy loads; main() keeps freed memory too (runtime.tune)
+
 from .cli import format_table, main, parse_args  # noqa: F401
 from .engine import bench_npnet, first_call_seconds, grad_cam, make_batch  # noqa: F401
 from .machine import THREAD_ENV, blas_core, blas_threads, peak_rss_mb, thread_settings  # noqa: F401

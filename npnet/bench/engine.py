@@ -19,9 +19,8 @@ WARMUP = 3          # runs excluded before timing (see the package docstring)
 FIRST_CALL_SCRIPT = """
 import time
 start = time.perf_counter()
-import npnet
-from npnet.runtime import keep_freed_memory
-keep_freed_memory()
+from npnet.runtime import tune
+tune()
 import numpy as np
 from npnet.models import seed_net
 from npnet.optimizers import Adam

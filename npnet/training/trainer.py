@@ -82,6 +82,7 @@ class Trainer:
             raise NpnetError("the training split is empty")
         if len(valid) == 0:
             raise NpnetError("the validation split is empty: best.h5 is chosen on it")
+        runtime.tune()
         runtime.warn_if_blas_spins()
         self.recipe = recipe
         self.train, self.valid = train, valid

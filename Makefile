@@ -11,19 +11,20 @@ ARGS   ?=
 # The tests that need the real data run where it is (they are skipped without NPNET_DATA).
 export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
-.PHONY: help install train train-best test test-all bench bench-torch bench-explain explain clean
+.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain explain clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
 	@echo "make train-best train the same net with the best recipe (see README)"
 	@echo "make test       the test suite (fast; slow checks: make test-all)"
+	@echo "make tutorials  execute every notebook in docs/tutorials/ as a reader would; fails on any error"
 	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch"
 	@echo "make explain    Grad-CAM and error gallery for the latest trained model"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,6 +46,11 @@ test: $(STAMP)
 # test-all adds the slow tests and the PyTorch comparison tests (installs the optional torch extra)
 test-all: $(BENCH_STAMP)
 	$(PY) -m pytest -m "" $(ARGS)
+
+# every tutorial notebook executed by nbclient in this venv's python3 kernel (tests/test_tutorials.py),
+# on the shared data when NPNET_DATA is set and once more without it; the committed files stay output-free
+tutorials: $(STAMP)
+	$(PY) -m pytest -m "" tests/test_tutorials.py $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m npnet.bench $(ARGS)

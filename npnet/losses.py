@@ -42,19 +42,3 @@ def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
     dlogits /= N
     return float(loss), dlogits
 
-
-class SoftmaxCrossEntropy:
-    """The loss as an object with the layers' forward/backward split:
-
-        loss = loss_fn.forward(logits, labels);  dlogits = loss_fn.backward()
-    """
-
-    def __init__(self):
-        self.dlogits = None
-
-    def forward(self, logits, labels):
-        loss, self.dlogits = softmax_cross_entropy(logits, labels)
-        return loss
-
-    def backward(self):
-        return self.dlogits

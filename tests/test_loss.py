@@ -4,7 +4,7 @@ import pytest
 
 from npnet.errors import NonFiniteError
 from npnet.gradcheck import numerical_gradient, rel_error
-from npnet.losses import SoftmaxCrossEntropy, softmax, softmax_cross_entropy
+from npnet.losses import softmax, softmax_cross_entropy
 
 
 def test_loss_of_uniform_logits_is_log_of_class_count():
@@ -43,15 +43,6 @@ def test_softmax_rows_sum_to_one(rng):
 def test_nan_logits_raise_instead_of_training_on_them():
     with pytest.raises(NonFiniteError, match="NaN or infinite"):
         softmax_cross_entropy(np.array([[np.nan, 0.0]]), np.array([0]))
-
-
-def test_loss_object_splits_forward_and_backward(rng):
-    logits = rng.standard_normal((2, 3))
-    loss_fn = SoftmaxCrossEntropy()
-    loss = loss_fn.forward(logits, np.array([0, 2]))
-    expected_loss, expected_dlogits = softmax_cross_entropy(logits, np.array([0, 2]))
-    assert loss == expected_loss
-    np.testing.assert_array_equal(loss_fn.backward(), expected_dlogits)
 
 
 def test_label_smoothing_loss_is_cross_entropy_against_the_smoothed_targets(rng):

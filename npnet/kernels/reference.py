@@ -29,6 +29,24 @@ def im2col(x, kh, kw, out=None):
     return cols
 
 
+def conv2d_loops(x, kernel, bias):
+    """A convolution written as its definition, to read and to test the fast paths against (slow):
+
+        out[n, i, j, f] = sum over (di, dj, c) of x[n, i + di, j + dj, c] * kernel[di, dj, c, f] + bias[f]
+
+    x (N, H, W, C), kernel (kh, kw, C, F), bias (F,) -> out (N, H - kh + 1, W - kw + 1, F), stride 1,
+    no padding, in float64. Conv2D computes the same as im2col(x) @ kernel.reshape(-1, F).
+    """
+    N, H, W, C = x.shape
+    kh, kw, _, F = kernel.shape
+    out = np.zeros((N, H - kh + 1, W - kw + 1, F))
+    for i in range(H - kh + 1):
+        for j in range(W - kw + 1):
+            patch = x[:, i:i + kh, j:j + kw, :]                                    # (N, kh, kw, C)
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2])) + bias
+    return out
+
+
 def col2im(dcols, x_shape, out=None):
     """The adjoint of im2col: add every patch gradient back to the pixel it came from.
 

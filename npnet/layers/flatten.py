@@ -7,6 +7,10 @@ class Flatten(Layer):
 
     name_prefix = "flatten"
 
+    def __init__(self, name=None):
+        super().__init__(name)
+        self.x_shape = None     # cache of forward: the input's shape, for the backward's reshape
+
     def compute_output_shape(self, input_shape):
         size = 1
         for dim in input_shape[1:]:

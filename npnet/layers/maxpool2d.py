@@ -21,7 +21,8 @@ class MaxPool2D(Layer):
     def __init__(self, pool_size=2, name=None):
         super().__init__(name)
         self.pool_size = int(pool_size)
-        self.argmax = self.output = None
+        self.argmax = self.output = None     # caches of forward: the winners and the pooled output
+        self.x_shape = None                  # and the input's shape, for the backward's dx
 
     def get_config(self):
         return {"pool_size": self.pool_size}

@@ -116,3 +116,54 @@ def test_an_unknown_method_is_one_line_and_status_2(cli, capsys, model_file, dat
     status, _, err = run(cli, capsys, "faithfulness", "--model", model_file, "--data", data_folder,
                          "--methods", "gradcam,telepathy")
     assert status == 2 and len(err.splitlines()) == 1 and "telepathy" in err
+
+
+# -- the CSV layouts ------------------------------------------------------------------------------
+SIZES = [(40, 40), (25, 31), (61, 45)]          # original width, height of each test image
+
+
+def csv_rows(folder, extension):
+    """Images of different sizes, each with a sign box a few pixels in from its edges."""
+    from PIL import Image
+    rows = []
+    rng = np.random.default_rng(0)
+    for n, (w, h) in enumerate(SIZES):
+        name = f"{n:05d}.{extension}"
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / name)
+        rows.append((name, w, h, w // 5, h // 6, w - 2, h - 3, n))
+    return rows
+
+
+def official_test(root):
+    images = root / "GTSRB" / "Final_Test" / "Images"
+    images.mkdir(parents=True)
+    rows = csv_rows(images, "ppm")
+    lines = ["Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"] + [";".join(map(str, r)) for r in rows]
+    (root / "GT-final_test.csv").write_text("\r\n".join(lines) + "\r\n")
+    return root
+
+
+def kaggle_test(root):
+    (root / "Test").mkdir(parents=True)
+    rows = csv_rows(root / "Test", "png")
+    lines = ["Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path"] + \
+        [",".join(map(str, (*r[1:], f"Test/{r[0]}"))) for r in rows]
+    (root / "Test.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_the_official_and_kaggle_test_sets_are_scored_on_their_csv_boxes(cli, capsys, model_file, tmp_path,
+                                                                       monkeypatch):
+    from npnet.data import load_split
+    monkeypatch.chdir(tmp_path)                       # the decoded-image cache goes under ./data/cache
+    for build in (official_test, kaggle_test):
+        folder = build(tmp_path / build.__name__)
+        status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", folder,
+                             "--methods", "saliency", "--steps", 4, "--out", tmp_path / "out")
+        data = load_split(folder, progress=False)
+        net, meta = checkpoint.load(model_file)
+        maps = metrics.method_maps(net, preprocess(data.images, meta["preprocessing"]), "saliency", data.labels)
+        expected = metrics.energy_in_box(maps, data.boxes.astype(np.float64)).mean()
+        assert status == 0, build.__name__
+        assert strict_json(out)["images"] == len(SIZES)
+        assert strict_json(out)["methods"]["saliency"]["energy_in_box"] == expected

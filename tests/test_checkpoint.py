@@ -7,7 +7,7 @@ import pytest
 
 from npnet import checkpoint
 from npnet.errors import CheckpointError
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 from npnet.optimizers import Adam
 
 

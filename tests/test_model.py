@@ -7,7 +7,7 @@ from npnet.gradcheck import check_model
 from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.losses import softmax_cross_entropy
 from npnet.model import Sequential
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 from npnet.optimizers import Adam
 from npnet.training.step import train_step
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import runtime
 from ..losses import softmax_cross_entropy
-from ..models import seed_net
+from ..seed_net import seed_net
 from .engine import GRADCAM_LAYER, WARMUP, grad_cam, images_per_second, make_batch, median_seconds
 
 AS_SHIPPED_SCRIPT = os.path.join(os.path.dirname(__file__), "torch_as_shipped.py")

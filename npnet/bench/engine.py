@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .. import explain
-from ..models import seed_net
+from ..seed_net import seed_net
 from ..optimizers import Adam
 from ..training.step import train_step
 
@@ -22,7 +22,7 @@ start = time.perf_counter()
 from npnet.runtime import tune
 tune()
 import numpy as np
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 from npnet.optimizers import Adam
 from npnet.training.step import train_step
 rng = np.random.default_rng(0)

@@ -63,7 +63,7 @@ def timed(run, repeats, warmup):
 def load_model(checkpoint=BEST_CHECKPOINT):
     """(model, 'trained <path>') when the checkpoint exists, else (seed_net(), 'untrained')."""
     import os
-    from ..models import seed_net
+    from ..seed_net import seed_net
     if checkpoint and os.path.exists(checkpoint):
         from ..checkpoint import load
         model, _ = load(checkpoint)

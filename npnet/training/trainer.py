@@ -36,7 +36,7 @@ from ..files import finite_json, write_text_atomic
 from ..layers import Dropout
 from ..losses import softmax_cross_entropy
 from ..memory import check_batch_fits
-from ..models import seed_net
+from ..seed_net import seed_net
 from ..optimizers import Adam
 from ..preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves

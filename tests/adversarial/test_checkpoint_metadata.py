@@ -13,7 +13,7 @@ from npnet.data.names import OFFICIAL_NAMES
 from npnet.errors import CheckpointError
 from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.model import Sequential
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 from .conftest import assert_one_line
 

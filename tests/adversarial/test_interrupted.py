@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from npnet import checkpoint
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 from .conftest import ROOT, run_script, write_dataset
 

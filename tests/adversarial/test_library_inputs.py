@@ -6,7 +6,7 @@ import pytest
 
 from npnet.errors import NpnetError
 from npnet.explain import attribution, cam, evaluate, feature_maps, grad_cam, predict
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from PIL import Image
 
 from npnet import checkpoint
 from npnet.data import class_names
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 ROOT = Path(__file__).resolve().parents[2]
 

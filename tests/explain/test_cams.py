@@ -7,7 +7,7 @@ from npnet.errors import NpnetError
 from npnet.explain.methods import CAM_METHODS, METHODS, cam
 from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.model import Sequential
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 from npnet.explain.passes import forward_from
 
 GRADIENT_CAMS = ["gradcam", "gradcam++", "xgradcam", "hirescam", "layercam"]

@@ -3,7 +3,7 @@ import numpy as np
 
 from npnet.explain import confusion_matrix, evaluate, most_confused, per_class, ranked_mistakes
 from npnet.explain.evaluate import Evaluation
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 
 def test_confusion_matrix_counts_true_rows_against_predicted_columns():

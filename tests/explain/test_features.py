@@ -4,7 +4,7 @@ import pytest
 
 from npnet.explain import feature_map_layers, feature_maps
 from npnet.layers import Conv2D
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 from tolerances import assert_same_sums
 
 

@@ -9,7 +9,7 @@ from npnet.explain.gradients import integrated_gradients_completeness
 from npnet.explain.methods import attribution
 from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.model import Sequential
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 METHODS = ["saliency", "input_x_gradient", "guided_backprop", "deconvnet", "guided_gradcam",
            "integrated_gradients", "smoothgrad", "smoothgrad_squared"]

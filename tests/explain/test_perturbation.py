@@ -7,7 +7,7 @@ from npnet.explain.gradcam import bilinear_upsample
 from npnet.explain.perturbation import ablationcam, occlusion, scorecam, window_starts
 from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.model import Sequential
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 LAYER = "conv2d_1"
 

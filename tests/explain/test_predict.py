@@ -6,7 +6,7 @@ from npnet.errors import NpnetError
 from npnet.explain import model_class_names, predict, resolve_class, top_k
 from npnet.layers import Dense, Flatten
 from npnet.model import Sequential
-from npnet.models import seed_net
+from npnet.seed_net import seed_net
 
 NAMES = ["Stop", "Yield", "No entry"]
 

@@ -1,4 +1,4 @@
-"""The networks npnet ships."""
+"""The seed's network, `seed_net()`: the architecture this project trains and explains (Sequential is in model.py)."""
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from .model import Sequential
 

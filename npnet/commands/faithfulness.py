@@ -2,9 +2,8 @@
 a centred Gaussian and uniform noise scored by the same code: energy in the box, pointing game, deletion
 and insertion AUC (RISE), and the rank correlation with the maps of a fully randomized model (Adebayo
 2018; lower means the map depends on the weights). Maps as in ``npnet.explain.metrics``. The boxes are
-the loaders' ``Dataset.boxes``, which end at x2 * 32 / width (not the metrics' (x2 + 1) * 32 / width,
-``metrics.boxes_to_32``, until the loaders keep the last pixel). Deleted pixels become 0 in the model's
-input. s/image is the method's own time (its maps), not the scoring's."""
+the loaders' ``Dataset.boxes``: x1 * 32 / width .. (x2 + 1) * 32 / width, as ``metrics.boxes_to_32``.
+Deleted pixels become 0 in the model's input. s/image is the method's own time (its maps), not the scoring's."""
 import json
 import sys
 import time

@@ -57,13 +57,20 @@ def read_annotations(tree, name: str, file_column: str, delimiter: str) -> dict:
 
 
 def scaled_boxes(x1, y1, x2, y2, width, height, where: str) -> np.ndarray:
-    """Boxes in original pixels as float32 (N, 4) in the 32x32 image's pixels: x * 32 / width, y * 32 / height."""
+    """Boxes in original pixels as float32 (N, 4) in the 32x32 image's pixels, edges as coordinates:
+    x1 * 32 / width, y1 * 32 / height, (x2 + 1) * 32 / width, (y2 + 1) * 32 / height.
+
+    GTSRB's x2, y2 (Roi.X2, Roi.Y2; the pickles' coords) are the last pixel inside the box, so the
+    box's right and bottom edges are at x2 + 1 and y2 + 1 in original pixel units. A row of four
+    zeros is how files without boxes fill the columns: it stays an empty box (0, 0, 0, 0)."""
     width = np.asarray(width, dtype=np.float64)
     height = np.asarray(height, dtype=np.float64)
     if np.any(width <= 0) or np.any(height <= 0):
         raise DataError(f"{where}: an image has a width or height of 0 or less")
     sx, sy = IMAGE_SIZE / width, IMAGE_SIZE / height
-    boxes = np.stack([x1 * sx, y1 * sy, x2 * sx, y2 * sy], axis=1)
+    boxes = np.stack([x1 * sx, y1 * sy, (np.asarray(x2) + 1) * sx, (np.asarray(y2) + 1) * sy], axis=1)
+    no_box = (np.asarray(x1) == 0) & (np.asarray(y1) == 0) & (np.asarray(x2) == 0) & (np.asarray(y2) == 0)
+    boxes[no_box] = 0
     return boxes.astype(np.float32)
 
 

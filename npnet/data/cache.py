@@ -28,7 +28,7 @@ from npnet.errors import DataError
 from npnet.reading import MAX_SPLIT_IMAGES, open_regular
 
 CACHE_DIR = Path("data/cache")
-CACHE_VERSION = "1: Pillow BILINEAR to 32x32, transparency on white"
+CACHE_VERSION = "2: Pillow BILINEAR to 32x32, transparency on white; boxes end at x2 + 1, y2 + 1"
 ARRAYS = ("images", "labels", "boxes", "tracks")
 ROWS = {"images": (np.uint8, IMAGE_SHAPE), "labels": (np.int64, ()), "boxes": (np.float32, (4,)),
         "tracks": (np.int64, ())}

@@ -25,6 +25,7 @@ class Dataset:
     images : uint8 (N, 32, 32, 3)  RGB, C-contiguous
     labels : int64 (N,)            class ids, 0 .. 42
     boxes  : float32 (N, 4)        the sign's box x1, y1, x2, y2 in the 32x32 image's pixel coordinates
+                                   (edges: a pixel's centre inside them is in the box)
     tracks : int64 (N,)            physical-sign track id, unique within the dataset; -1 where unknown
     source : str                   the file or folder the split came from (named in every error)
     """

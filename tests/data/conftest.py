@@ -38,7 +38,7 @@ def box_of(width: int, height: int) -> tuple[int, int, int, int]:
 
 def scaled(width, height):
     x1, y1, x2, y2 = box_of(width, height)
-    return [x1 * 32 / width, y1 * 32 / height, x2 * 32 / width, y2 * 32 / height]
+    return [x1 * 32 / width, y1 * 32 / height, (x2 + 1) * 32 / width, (y2 + 1) * 32 / height]
 
 
 @dataclass

@@ -20,7 +20,7 @@ def test_a_pickle_loads_with_its_images_labels_and_unknown_tracks(tmp_path, fixt
 def test_boxes_are_scaled_from_the_original_size_to_32x32(tmp_path, fixtures):
     content = fixtures.pickle_dict(n=1)
     content["sizes"][0] = (64, 128)
-    content["coords"][0] = (8, 16, 56, 112)
+    content["coords"][0] = (8, 16, 55, 111)         # x2, y2: the last pixel inside the box
     data = read_pickle(fixtures.write_pickle(tmp_path / "train.p", content))
     assert data.boxes.dtype == np.float32 and data.boxes[0].tolist() == [4, 4, 28, 28]
 
@@ -122,3 +122,20 @@ def test_a_text_file_raises_data_error_naming_it(tmp_path):
     path.write_text("features, labels\n")
     with pytest.raises(DataError, match=rf"^{path}: is truncated or not a pickle"):
         read_pickle(path)
+
+
+def test_a_box_of_four_zeros_means_no_box(tmp_path, fixtures):
+    content = fixtures.pickle_dict(n=2)
+    content["coords"][0] = (0, 0, 0, 0)
+    data = read_pickle(fixtures.write_pickle(tmp_path / "train.p", content))
+    assert data.boxes[0].tolist() == [0, 0, 0, 0]
+    assert data.boxes[1, 2] > data.boxes[1, 0]
+
+
+def test_loaded_boxes_are_the_faithfulness_metrics_boxes(tmp_path, fixtures):
+    from npnet.explain.metrics import boxes_to_32
+    content = fixtures.pickle_dict(n=5)
+    content["sizes"][:] = [(40, 50), (33, 29), (100, 64), (32, 32), (61, 45)]
+    content["coords"][:] = [(5, 6, 34, 43), (2, 3, 30, 25), (10, 8, 90, 60), (0, 0, 31, 31), (7, 5, 55, 40)]
+    data = read_pickle(fixtures.write_pickle(tmp_path / "train.p", content))
+    np.testing.assert_allclose(data.boxes, boxes_to_32(content["coords"], content["sizes"]), rtol=1e-6)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ..errors import NpnetError
 from ..explain import metrics
 from ..explain.plots import overlay, save, show_image
-from .common import Model, load_labelled, out_dir, positive, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
 
 HELP = "score every explanation method on the sign boxes, beside a centred blob and noise"
 PARENTS = ("model", "data")
@@ -37,9 +37,9 @@ def add_arguments(parser):
 
 
 # -- the data -------------------------------------------------------------------------------------
-def boxed_split(path, split, limit):
+def boxed_split(path, split, limit, cache_dir=None):
     """The split, cut to ``limit`` images, with (N, 4) float64 boxes; NpnetError when it has no boxes."""
-    data = load_labelled(path, split)
+    data = load_labelled(path, split, cache_dir)
     if limit is not None:
         data = data.subset(slice(0, limit))
     if not len(data):
@@ -140,7 +140,7 @@ def run(args):
     from .compare import parse_methods
     methods = parse_methods(args.methods)
     model = Model(args.model, args.data)
-    data, boxes = boxed_split(args.data, args.split, args.limit)
+    data, boxes = boxed_split(args.data, args.split, args.limit, cache_folder(args))
     x = model.input(data.images)
     predicted = model.net.predict_proba(x, batch_size=args.batch_size).argmax(axis=1)
     classes = data.labels if args.target == "true" else predicted

@@ -6,8 +6,10 @@
     explain.py gradcam   --model M.h5 IMAGE [--method NAME] [--class C ...] [--true C] [--layer L]
     explain.py attribute --model M.h5 IMAGE... --method NAME [--class C ...] [--sign abs|positive|all]
     explain.py compare   --model M.h5 IMAGE... [--methods a,b,c|all] [--class C ...] [--true C ...]
+    explain.py compare   --model M.h5 --data SPLIT --index N...   images of a labelled split, by position
     explain.py evaluate  --model M.h5 --data PATH       accuracy, per-class accuracy, confusion matrix (--json)
     explain.py errors    --model M.h5 --data PATH       gallery of the most confident mistakes, with Grad-CAM
+    explain.py faithfulness --model M.h5 --data PATH    every method scored on the sign boxes, beside baselines (--json)
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
 
 Images go through ``npnet.images.load_image`` and the checkpoint's own preprocessing, exactly as in

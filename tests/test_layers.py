@@ -3,10 +3,10 @@ differences (float64, relative error < 1e-6)."""
 import numpy as np
 import pytest
 
-from npnet import kernels
+from npnet import ops
 from npnet.gradcheck import check_layer
-from npnet.kernels import reference
-from npnet.kernels.reference import conv2d_loops
+from npnet.ops import reference
+from npnet.ops.reference import conv2d_loops
 from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, conv2d
 from tolerances import assert_same_sums, conv_magnitudes, conv_terms
 
@@ -31,9 +31,9 @@ def distinct_values(rng, shape):
 
 @pytest.fixture(params=["fast", "reference"])
 def kernel_choice(request):
-    kernels.use(request.param)
+    ops.use(request.param)
     yield request.param
-    kernels.use("fast")
+    ops.use("fast")
 
 
 @pytest.mark.parametrize("kernel_size", [1, 2, 3])

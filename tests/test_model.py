@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from npnet import kernels
+from npnet import ops
 from npnet.gradcheck import check_model
 from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.losses import softmax_cross_entropy
@@ -92,7 +92,7 @@ def test_backward_can_drop_output_gradients_and_still_fill_the_weight_gradients(
     # float64: the test is about which gradients the backward fills, not about float32. The two
     # backward passes add in other orders (conv -> pool in one step), and through 11 layers the
     # float32 rounding of their sums is too large to tell a wrong gradient from an honest one
-    # (tests/tolerances.py); the float32 kernels of that step are compared in test_kernels.py.
+    # (tests/tolerances.py); the float32 kernels of that step are compared in test_ops.py.
     model = seed_net().astype(np.float64)
     x = rng.random((2, 32, 32, 3))
     dlogits = rng.standard_normal((2, 43))
@@ -109,7 +109,7 @@ def test_backward_can_drop_output_gradients_and_still_fill_the_weight_gradients(
 
 @pytest.mark.parametrize("kernel_name", ["fast", "reference"])
 def test_training_backward_through_conv_and_pool_in_one_step_gives_the_same_gradients(rng, kernel_name):
-    kernels.use(kernel_name)
+    ops.use(kernel_name)
     try:
         model = seed_net().astype(np.float64)
         x = rng.random((3, 32, 32, 3))
@@ -121,7 +121,7 @@ def test_training_backward_through_conv_and_pool_in_one_step_gives_the_same_grad
         one_step = {key: value.copy() for key, value in model.grads().items()}
         dx_scale, scale = backward_magnitudes(model, dlogits)
     finally:
-        kernels.use("fast")
+        ops.use("fast")
     terms = backward_terms(model, 3)
     assert_same_sums(dx_one_step, dx_two_steps, dx_scale, terms)
     for key in two_steps:

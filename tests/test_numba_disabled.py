@@ -9,7 +9,7 @@ import textwrap
 SCRIPT = textwrap.dedent("""
     import numpy as np
     import numba
-    from npnet import kernels
+    from npnet import ops
     from npnet.gradcheck import check_model
     from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
     from npnet.model import Sequential
@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent("""
     from npnet.training.step import train_step
 
     assert numba.config.DISABLE_JIT
-    assert not hasattr(kernels.active().im2col, "signatures"), "im2col is still a compiled dispatcher"
+    assert not hasattr(ops.active().im2col, "signatures"), "im2col is still a compiled dispatcher"
 
     def net(dtype):
         layers = [Conv2D(4, 3, activation="relu"), MaxPool2D(2), Flatten(), Dense(5)]
@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
 
     model = net(np.float32)
     loss, _ = train_step(model, Adam(lr=0.01), x.astype(np.float32), labels)
-    kernels.use("reference")
+    ops.use("reference")
     reference_model = net(np.float32)
     reference_loss, _ = train_step(reference_model, Adam(lr=0.01), x.astype(np.float32), labels)
     assert abs(loss - reference_loss) <= 1e-5 * abs(reference_loss), (loss, reference_loss)

@@ -1,7 +1,7 @@
 """2-D convolution, stride 1, channels last, with an optional fused ReLU."""
 import numpy as np
 
-from .. import kernels
+from .. import ops
 from .base import Layer, check_activation, glorot_uniform
 from .relu_rules import check_rule, relu_backward
 
@@ -101,11 +101,11 @@ class Conv2D(Layer):
         self.cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype) if training else None
         z = np.empty((N, Ho, Wo, F), dtype=x.dtype)
         for images in image_slices(N, Ho * Wo * K * x.itemsize):
-            cols = kernels.active().im2col(x[images], kh, kw,
+            cols = ops.active().im2col(x[images], kh, kw,
                                            out=None if self.cols is None else self.cols[images])
             z_rows = z[images].reshape(-1, F)
             np.matmul(cols.reshape(-1, K), kernel.reshape(K, F), out=z_rows)
-            kernels.active().bias_relu(z_rows, bias, self.activation == "relu")
+            ops.active().bias_relu(z_rows, bias, self.activation == "relu")
         self.output = z
         return self.output
 
@@ -117,9 +117,9 @@ class Conv2D(Layer):
         relu = self.activation == "relu"
         check_rule(relu_rule, param_grads and relu)
         if param_grads:
-            dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
+            dz, self.grads["bias"] = ops.active().bias_relu_backward(dout, self.output, relu)
             cols = self.cols if self.cols is not None else \
-                kernels.active().im2col(self.padded_input, kh, kw)
+                ops.active().im2col(self.padded_input, kh, kw)
             self.grads["kernel"] = (cols.reshape(-1, K).T @ dz.reshape(-1, F)).reshape(kernel.shape)
         else:
             dz = relu_backward(dout, self.output, relu_rule) if relu else dout
@@ -128,7 +128,7 @@ class Conv2D(Layer):
         dx = np.empty(self.padded_input.shape, dtype=dout.dtype)
         for images in image_slices(N, Ho * Wo * K * dout.itemsize):
             dcols = dz[images].reshape(-1, F) @ kernel.reshape(K, F).T
-            kernels.active().col2im(dcols.reshape(-1, Ho, Wo, kh, kw, C), dx[images].shape, out=dx[images])
+            ops.active().col2im(dcols.reshape(-1, Ho, Wo, kh, kw, C), dx[images].shape, out=dx[images])
         return self.crop_padding(dx)
 
     def backward_through_pool(self, dpooled, pool, input_grad=True, param_grads=True, relu_rule="gradient"):
@@ -165,12 +165,12 @@ class Conv2D(Layer):
         if relu and relu_rule != "gradient":
             dpooled, relu = relu_backward(dpooled, pool.output, relu_rule), False
         if param_grads:
-            cols = self.cols if self.cols is not None else kernels.active().im2col(self.padded_input, kh, kw)
-            self.grads["kernel"], self.grads["bias"] = kernels.active().conv_pool_weight_grads(
+            cols = self.cols if self.cols is not None else ops.active().im2col(self.padded_input, kh, kw)
+            self.grads["kernel"], self.grads["bias"] = ops.active().conv_pool_weight_grads(
                 cols, dpooled, pool.output, pool.argmax, p, relu)
         if not input_grad:
             return None
-        dx = kernels.active().conv_pool_input_grad(kernel, dpooled, pool.output, pool.argmax, p, relu,
+        dx = ops.active().conv_pool_input_grad(kernel, dpooled, pool.output, pool.argmax, p, relu,
                                                    self.padded_input.shape)
         return self.crop_padding(dx)
 

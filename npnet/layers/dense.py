@@ -1,7 +1,7 @@
 """Fully connected layer with an optional fused ReLU."""
 import numpy as np
 
-from .. import kernels
+from .. import ops
 from .base import Layer, check_activation, glorot_uniform
 from .relu_rules import check_rule, relu_backward
 
@@ -50,14 +50,14 @@ class Dense(Layer):
         self.check_input(x)
         self.x = x
         z = x @ self.params["kernel"]
-        self.output = kernels.active().bias_relu(z, self.params["bias"], self.activation == "relu")
+        self.output = ops.active().bias_relu(z, self.params["bias"], self.activation == "relu")
         return self.output
 
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         relu = self.activation == "relu"
         check_rule(relu_rule, param_grads and relu)
         if param_grads:
-            dz, self.grads["bias"] = kernels.active().bias_relu_backward(dout, self.output, relu)
+            dz, self.grads["bias"] = ops.active().bias_relu_backward(dout, self.output, relu)
             self.grads["kernel"] = self.x.T @ dz
         else:
             dz = relu_backward(dout, self.output, relu_rule) if relu else dout

@@ -1,5 +1,5 @@
 """2-D max pooling over non-overlapping windows, channels last."""
-from .. import kernels
+from .. import ops
 from .base import Layer
 
 
@@ -37,8 +37,8 @@ class MaxPool2D(Layer):
     def forward(self, x, training=False):
         self.check_input(x)
         self.x_shape = x.shape
-        self.output, self.argmax = kernels.active().maxpool_forward(x, self.pool_size)
+        self.output, self.argmax = ops.active().maxpool_forward(x, self.pool_size)
         return self.output
 
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
-        return kernels.active().maxpool_backward(dout, self.argmax, self.x_shape, self.pool_size)
+        return ops.active().maxpool_backward(dout, self.argmax, self.x_shape, self.pool_size)

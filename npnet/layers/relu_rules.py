@@ -12,7 +12,7 @@ other two give no weight gradients: a backward with them must pass ``param_grads
 """
 import numpy as np
 
-from .. import kernels
+from .. import ops
 
 RULES = ("gradient", "guided", "deconvnet")
 
@@ -28,10 +28,10 @@ def check_rule(rule, param_grads):
 def relu_backward(dout, out, rule="gradient"):
     """dz (the shape of dout) from dout = dL/d(out) and the forward's output ``out``; dout is not changed."""
     if rule == "gradient":
-        return kernels.active().relu_backward(dout, out)
+        return ops.active().relu_backward(dout, out)
     positive = np.maximum(dout, 0)
     if rule == "guided":
-        return kernels.active().relu_backward(positive, out)
+        return ops.active().relu_backward(positive, out)
     if rule == "deconvnet":
         return positive
     raise ValueError(f"unknown ReLU backward rule {rule!r}: choose one of {', '.join(RULES)}")

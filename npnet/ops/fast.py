@@ -5,7 +5,7 @@ Each kernel is written first as plain Python (``_im2col``, ...) and compiled und
 and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
 images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
 
-Signatures and results are those of ``reference.py``; ``tests/test_kernels.py`` holds them equal.
+Signatures and results are those of ``reference.py``; ``tests/test_ops.py`` holds them equal.
 One is composed in Python of two compiled passes: ``bias_relu_backward`` (the ReLU mask, then the
 bias gradient as column sums). Two do less work than their reference, which builds the dense dz
 and multiplies it: ``conv_pool_weight_grads`` and ``conv_pool_input_grad`` visit only each pooling

@@ -1,11 +1,11 @@
 """The one switch between the readable kernels and the fast ones.
 
-Layers never import ``reference`` or ``fast`` themselves: they call ``kernels.active().im2col(...)``.
-``use('reference')`` or ``NPNET_KERNELS=reference`` in the environment selects the plain NumPy loops
+Layers never import ``reference`` or ``fast`` themselves: they call ``ops.active().im2col(...)``.
+``use('reference')`` or ``NPNET_OPS=reference`` in the environment selects the plain NumPy loops
 a learner can step through; the default is the numba-compiled ``fast`` module.
 
-    >>> from npnet import kernels
-    >>> kernels.use("reference")   # every layer now runs the readable kernels
+    >>> from npnet import ops
+    >>> ops.use("reference")   # every layer now runs the readable kernels
 """
 import importlib
 import os
@@ -26,5 +26,5 @@ def use(name):
 
 
 def active():
-    """The kernel module in use (imported on first call, so ``NPNET_KERNELS`` can be set late)."""
-    return _active if _active is not None else use(os.environ.get("NPNET_KERNELS", "fast"))
+    """The kernel module in use (imported on first call, so ``NPNET_OPS`` can be set late)."""
+    return _active if _active is not None else use(os.environ.get("NPNET_OPS", "fast"))

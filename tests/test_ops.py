@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from npnet import kernels
-from npnet.kernels import fast, reference
+from npnet import ops
+from npnet.ops import fast, reference
 from tolerances import assert_same_sums, conv_magnitudes, conv_terms
 
 SHAPES = [(1, 5, 7, 3), (2, 32, 32, 3), (3, 15, 15, 32), (1, 6, 6, 128), (4, 9, 4, 1)]
@@ -109,19 +109,19 @@ def test_bias_relu_backward_masks_inactive_units_and_sums_the_bias_gradient():
 
 def test_the_switch_selects_the_reference_kernels():
     try:
-        assert kernels.use("reference") is reference
-        assert kernels.active() is reference
+        assert ops.use("reference") is reference
+        assert ops.active() is reference
     finally:
-        kernels.use("fast")
-    assert kernels.active() is fast
+        ops.use("fast")
+    assert ops.active() is fast
 
 
 def test_the_switch_refuses_an_unknown_name():
     with pytest.raises(ValueError, match="unknown kernels"):
-        kernels.use("gpu")
+        ops.use("gpu")
 
 
-@pytest.mark.parametrize("name", kernels.KERNEL_NAMES)
+@pytest.mark.parametrize("name", ops.KERNEL_NAMES)
 def test_both_modules_provide_every_kernel(name):
     assert callable(getattr(fast, name)) and callable(getattr(reference, name))
 

@@ -178,3 +178,38 @@ def test_winner_gradients_go_to_active_winners_only():
     dpooled = np.array([[[[5.0], [7.0]]]], dtype=np.float32)
     dz = reference.winner_gradients(dpooled, pooled, argmax, (1, 2, 4, 1), 2, relu=True)
     np.testing.assert_array_equal(dz[0, :, :, 0], [[0, 0, 0, 0], [0, 5, 0, 0]])  # the inactive window's 7 is dropped
+
+
+# -- any shape (Hypothesis, derandomized: CI sees the same cases every time) -----------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANY_SHAPE = settings(max_examples=40, deadline=None, derandomize=True, database=None)
+
+
+@st.composite
+def conv_pool_shapes(draw):
+    """(shape, kh, kw, F, pool) of a convolution whose output a pool can window at least once."""
+    kh, kw, pool = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 3))
+    H = draw(st.integers(kh + pool - 1, 12))
+    W = draw(st.integers(kw + pool - 1, 12))
+    shape = (draw(st.integers(1, 3)), H, W, draw(st.integers(1, 4)))
+    return shape, kh, kw, draw(st.integers(1, 6)), pool
+
+
+@ANY_SHAPE
+@given(case=conv_pool_shapes(), relu=st.booleans(), ties=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_conv_pool_kernels_agree_on_any_shape(case, relu, ties, seed):
+    shape, kh, kw, F, pool = case
+    rng = np.random.default_rng(seed)
+    x, kernel, cols, pooled, argmax, dpooled = conv_then_pool(rng, shape, kh, kw, F, pool, np.float64, relu, ties)
+    np.testing.assert_array_equal(fast.im2col(x, kh, kw), cols)
+    dz = reference.winner_gradients(dpooled, pooled, argmax, cols.shape[:3] + (F,), pool, relu)
+    scale, terms = conv_magnitudes(cols, dz, kernel, x.shape), conv_terms(dz, kernel)
+    for key, fast_grad, reference_grad in zip(
+            ["kernel", "bias"], fast.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu),
+            reference.conv_pool_weight_grads(cols, dpooled, pooled, argmax, pool, relu)):
+        assert_same_sums(fast_grad, reference_grad, scale[key], terms[key], err_msg=key)
+    assert_same_sums(fast.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x.shape),
+                     reference.conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x.shape),
+                     scale["input"], terms["input"], err_msg="input")

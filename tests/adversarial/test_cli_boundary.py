@@ -4,6 +4,7 @@ a failed run leaves earlier results as they were; JSON is always JSON."""
 import json
 import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -99,9 +100,8 @@ def test_a_learning_rate_that_blows_up_is_one_line_naming_no_missing_file(tmp_pa
     assert "RuntimeWarning" not in result.stderr and "last.h5" not in line
 
 
-def test_options_given_with_resume_are_refused_not_ignored(tmp_path):
-    data = write_dataset(tmp_path / "data")
-    assert train(data, tmp_path / "run").returncode == 0
+def test_options_given_with_resume_are_refused_not_ignored(tmp_path, one_epoch_run):
+    data, _ = finished_run(tmp_path, one_epoch_run)
     result = run_script("train.py", "--data", data, "--no-download", "--quiet", "--resume", tmp_path / "run",
                         "--lr", "0.5", "--batch-size", "4")
     assert_one_line_error(result, "train.py", "--batch-size, --lr: cannot change a run on --resume")
@@ -193,15 +193,25 @@ def test_evaluate_caches_inside_out_not_in_the_working_directory(tmp_path, check
     assert list((tmp_path / "out" / "cache").glob("*.h5"))
 
 
-def finished_run(tmp_path):
-    data = write_dataset(tmp_path / "data")
-    assert train(data, tmp_path / "run").returncode == 0
+@pytest.fixture(scope="module")
+def one_epoch_run(tmp_path_factory):
+    """(data folder, run folder) of one finished one-epoch run, trained once for this module."""
+    base = tmp_path_factory.mktemp("one_epoch_run")
+    data = write_dataset(base / "data")
+    assert train(data, base / "run").returncode == 0
+    return data, base / "run"
+
+
+def finished_run(tmp_path, one_epoch_run):
+    """A copy of ``one_epoch_run`` in tmp_path: (data folder, its last.h5), free to spoil."""
+    data, run = one_epoch_run
+    shutil.copytree(run, tmp_path / "run")
     return data, tmp_path / "run" / "last.h5"
 
 
-def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path):
+def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path, one_epoch_run):
     from npnet import checkpoint
-    data, last = finished_run(tmp_path)
+    data, last = finished_run(tmp_path, one_epoch_run)
     model, metadata = checkpoint.load(last)
     optimizer = checkpoint.load_optimizer(last, model)
     names, spec = metadata.pop("class_names"), metadata.pop("preprocessing")
@@ -211,11 +221,11 @@ def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path):
                           "position (epoch 99, batch 0) is outside 1 epochs")
 
 
-def test_resuming_another_architecture_is_refused(tmp_path):
+def test_resuming_another_architecture_is_refused(tmp_path, one_epoch_run):
     from npnet import checkpoint
     from npnet.layers import Conv2D, Dense, Flatten
     from npnet.model import Sequential
-    data, last = finished_run(tmp_path)
+    data, last = finished_run(tmp_path, one_epoch_run)
     _, metadata = checkpoint.load(last)
     names, spec = metadata.pop("class_names"), metadata.pop("preprocessing")
     other = Sequential([Conv2D(4, 3, activation="relu"), Flatten(), Dense(43)], input_shape=(32, 32, 3))

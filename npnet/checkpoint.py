@@ -20,13 +20,13 @@ broken or hostile file gives a one-line ``CheckpointError`` and nothing else.
 import contextlib
 import json
 import os
-import tempfile
 
 import h5py
 import numpy as np
 
 from .checkpoint_checks import MAX_IMAGE_BYTES, MAX_PARAMETERS, Refused, class_names_problem, plan
 from .errors import CheckpointError
+from .files import write_atomic
 from .model import Sequential
 from .optimizers import OPTIMIZERS
 from .preprocessing import spec_problem
@@ -42,10 +42,8 @@ __all__ = ["save", "load", "load_optimizer", "IMAGE_INPUT", "MAX_PARAMETERS", "M
 def save(model, path, class_names=None, preprocessing=None, optimizer=None, **metadata):
     """Write ``model`` (and, to resume training, ``optimizer``) to ``path`` atomically."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    os.close(handle)
-    try:
+
+    def write(temporary):
         with h5py.File(temporary, "w") as f:
             f.attrs["format"] = FORMAT_NAME
             f.attrs["format_version"] = FORMAT_VERSION
@@ -58,16 +56,12 @@ def save(model, path, class_names=None, preprocessing=None, optimizer=None, **me
                     f.create_dataset(f"{layer.name}/{key}", data=value.astype(np.float32, copy=False))
             if optimizer is not None:
                 _save_optimizer(f, optimizer)
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        if isinstance(error, OSError):
-            raise CheckpointError(f"{path}: could not save checkpoint ({error.strerror or error}); "
-                                  "the previous file is unchanged") from error
-        raise
+
+    try:
+        write_atomic(path, write)
+    except OSError as error:
+        raise CheckpointError(f"{path}: could not save checkpoint ({error.strerror or error}); "
+                              "the previous file is unchanged") from error
 
 
 def _save_optimizer(f, optimizer):

@@ -1,7 +1,7 @@
 """Writing a file so that a crash, a full disk or a planted symlink cannot do harm.
 
 ``write_atomic(path, write)`` has ``write(temporary_path)`` fill a new file, created exclusively
-(O_EXCL, a unique name) in the target's own folder, then renames it over ``path``. A rename replaces
+(O_EXCL, a unique name) in the target's own folder, flushes it to disk, then renames it over ``path``. A rename replaces
 the directory entry itself: if ``path`` is a symlink, the link is replaced, and the file it pointed
 to (perhaps outside the output folder) is never opened. Until the rename, an earlier file at
 ``path`` is untouched; if ``write`` fails, the temporary file is removed and ``path`` is as it was.
@@ -20,6 +20,8 @@ def write_atomic(path, write):
     try:
         os.chmod(temporary, 0o666 & ~current_umask())     # as open() would create it, not mkstemp's 0600
         write(temporary)
+        with open(temporary, "rb+") as written:       # on disk before the rename makes it the file
+            os.fsync(written.fileno())
         os.replace(temporary, path)
     except BaseException:
         if os.path.lexists(temporary):

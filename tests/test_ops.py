@@ -1,6 +1,8 @@
 """The numba kernels compute exactly what the readable NumPy kernels compute."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from npnet import ops
 from npnet.ops import fast, reference
@@ -181,9 +183,6 @@ def test_winner_gradients_go_to_active_winners_only():
 
 
 # -- any shape (Hypothesis, derandomized: CI sees the same cases every time) -----------------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 ANY_SHAPE = settings(max_examples=40, deadline=None, derandomize=True, database=None)
 
 

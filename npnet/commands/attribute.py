@@ -7,7 +7,7 @@ import numpy as np
 from ..explain import attribution, resolve_class
 from ..explain.method_plots import SIGNS, attribution_figure, display_name, reduce_channels
 from ..explain.methods import ATTRIBUTION_METHODS, lookup
-from .common import Model, explained_classes, method_options, out_dir, read_images, titled, true_classes, wrote
+from .common import Model, explanation_rows, method_options, out_dir, read_images, titled, true_classes, wrote
 
 HELP = "input-space attributions (saliency, integrated gradients, occlusion, ...)"
 PARENTS = ("model",)
@@ -37,10 +37,7 @@ def run(args):
     trues = true_classes(args.true, len(paths), model.names)
     if not len(images):
         return 2
-    x = model.input(images)
-    probs = model.net.predict_proba(x)
-    rows = [(n, c, role) for n in range(len(images))
-            for c, role in explained_classes(int(probs[n].argmax()), asked, trues[n])]
+    x, probs, rows = explanation_rows(model, images, asked, trues)
     index = np.array([n for n, _, _ in rows])
     attributions = attribution(model.net, x[index], args.method, classes=[c for _, c, _ in rows], **options)
     maps = reduce_channels(attributions, args.sign)

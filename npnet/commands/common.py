@@ -90,6 +90,17 @@ def explained_classes(predicted, asked, true=None):
     return list(zip(classes, roles))
 
 
+def explanation_rows(model, images, asked, trues):
+    """What a figure of several images explains: the model's input x, its probabilities (M, K), and
+    the rows [(image n, class c, role)], for each image its predicted class, then ``asked``, then
+    its true class (``trues[n]``, or None), each once (``explained_classes``)."""
+    x = model.input(images)
+    probs = model.net.predict_proba(x)
+    rows = [(n, c, role) for n in range(len(images))
+            for c, role in explained_classes(int(probs[n].argmax()), asked, trues[n])]
+    return x, probs, rows
+
+
 def true_classes(values, count, names):
     """--true given once (for every image) or once per image -> a list of ``count`` ids (or Nones)."""
     if not values:

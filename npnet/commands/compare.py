@@ -10,7 +10,7 @@ from ..explain.method_plots import compare_grid, reduce_channels
 from ..explain.plots import wrap
 from ..explain.methods import ATTRIBUTION_METHODS, CAM_METHODS, METHODS, option_names
 from ..cli import whole_number
-from .common import (Model, cache_folder, explained_classes, load_labelled, out_dir, read_images, true_classes,
+from .common import (Model, cache_folder, explanation_rows, load_labelled, out_dir, read_images, true_classes,
                      wrote)
 
 HELP = "every method side by side: a row per image and class, a column per method"
@@ -82,10 +82,7 @@ def run(args):
         trues = true_classes(args.true, len(paths), model.names)
     if not len(images):
         return 2
-    x = model.input(images)
-    probs = model.net.predict_proba(x)
-    rows = [(n, c, role) for n in range(len(images))
-            for c, role in explained_classes(int(probs[n].argmax()), asked, trues[n])]
+    x, probs, rows = explanation_rows(model, images, asked, trues)
     index = np.array([n for n, _, _ in rows])
     classes = np.array([c for _, c, _ in rows])
     columns = [(method, *method_map(model.net, x[index], method, classes, args.layer)) for method in methods]

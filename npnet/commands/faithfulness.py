@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from ..errors import NpnetError
 from ..explain import metrics
+from ..files import finite_json
 from ..explain.plots import overlay, save, show_image
 from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
 
@@ -127,13 +128,11 @@ def table(rows, images, source, target):
 
 
 def as_json(rows, images):
-    """One JSON object; NaN (no value) becomes null, so the JSON is valid."""
-    def clean(row):
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+    """One JSON object; NaN (no value) becomes null (``files.finite_json``), so the JSON is valid."""
     document = {"images": images,
-                "methods": {k: clean(v) for k, v in rows.items() if k not in BASELINES},
-                "baselines": {k: clean(v) for k, v in rows.items() if k in BASELINES}}
-    return json.dumps(document, allow_nan=False)
+                "methods": {k: v for k, v in rows.items() if k not in BASELINES},
+                "baselines": {k: v for k, v in rows.items() if k in BASELINES}}
+    return json.dumps(finite_json(document), allow_nan=False)
 
 
 def run(args):

@@ -22,6 +22,7 @@ class Model:
     def __init__(self, path, data_path=None):
         self.path = path
         self.net, metadata = checkpoint.load(path, input_shape=checkpoint.IMAGE_INPUT)
+        self.metadata = metadata      # the recipe, the epoch, ... (``checkpoint.load``)
         self.spec = metadata.get("preprocessing")
         if not isinstance(self.spec, dict):
             raise NpnetError(f"{path}: the checkpoint records no preprocessing spec; cannot feed it images")

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import checkpoint
+from ..convert import load_model
 from ..data import class_names as data_class_names, load_gtsrb, load_split
 from ..errors import NpnetError
 from ..explain import model_class_names, plots, resolve_class
@@ -21,7 +22,7 @@ class Model:
 
     def __init__(self, path, data_path=None):
         self.path = path
-        self.net, metadata = checkpoint.load(path, input_shape=checkpoint.IMAGE_INPUT)
+        self.net, metadata = load_model(path, input_shape=checkpoint.IMAGE_INPUT)   # npnet's or a Keras file
         self.metadata = metadata      # the recipe, the epoch, ... (``checkpoint.load``)
         self.spec = metadata.get("preprocessing")
         if not isinstance(self.spec, dict):

@@ -21,7 +21,7 @@ NPNET, KERAS = "npnet", "keras"
 
 def kind(path):
     """'keras' or 'npnet' (also for a file that is neither: ``checkpoint.load`` then says why)."""
-    with open_regular(path, error=CheckpointError, doing="cannot read the model file") as handle:
+    with open_regular(path, error=CheckpointError, doing="cannot read the checkpoint") as handle:
         if handle.read(4) == ZIP_MAGIC:
             return KERAS
         handle.seek(0)
@@ -41,9 +41,7 @@ def load_model(path, input_shape=None, preprocessing=None):
     ``checkpoint.load`` (e.g. ``checkpoint.IMAGE_INPUT``). ``preprocessing`` applies to Keras
     files only (npnet's checkpoints record their own); None assumes the seed's."""
     path = os.fspath(path)
-    if not os.path.lexists(path):
-        raise CheckpointError(f"{path}: no such model file")
-    if kind(path) == NPNET:
+    if not os.path.lexists(path) or kind(path) == NPNET:   # checkpoint.load says what is wrong, if anything
         if preprocessing is not None:
             raise CheckpointError(f"{path}: an npnet checkpoint records its own preprocessing; "
                                   "a preprocessing spec applies to Keras files only")

@@ -85,10 +85,17 @@ class Sequential:
                 index -= 1
         return dout
 
+    def predict_logits(self, x):
+        """The logits (N, K) of an inference forward that keeps no caches: every layer on a slice of
+        images before the next slice, each conv -> pool in one step (``npnet.inference``). The same
+        logits as ``forward(x, training=False)`` to float32 rounding, faster; no backward may follow."""
+        from .inference import predict_logits
+        return predict_logits(self, x)
+
     def predict_proba(self, x, batch_size=1024):
-        """Softmax probabilities (N, K), in batches, inference mode."""
+        """Softmax probabilities (N, K), in batches, inference mode (``predict_logits``)."""
         from .losses import softmax
-        return np.concatenate([softmax(self.forward(x[i:i + batch_size]))
+        return np.concatenate([softmax(self.predict_logits(x[i:i + batch_size]))
                                for i in range(0, len(x), batch_size)]) if len(x) else \
             np.zeros((0, self.output_shape[-1]), dtype=np.float32)
 

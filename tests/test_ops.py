@@ -55,6 +55,29 @@ def test_maxpool_forward_fast_equals_reference(rng, shape, pool):
     np.testing.assert_array_equal(argmax_fast, argmax_reference)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("pool", [2, 3])
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bias_relu_maxpool_fast_equals_reference_bit_for_bit(rng, shape, pool, relu, dtype):
+    z = rng.standard_normal(shape).astype(dtype)
+    bias = rng.standard_normal(shape[-1]).astype(dtype)
+    np.testing.assert_array_equal(fast.bias_relu_maxpool(z, bias, relu, pool),
+                                  reference.bias_relu_maxpool(z, bias, relu, pool))
+
+
+@pytest.mark.parametrize("module", [fast, reference], ids=["fast", "reference"])
+def test_bias_relu_maxpool_is_the_pool_of_bias_relu_and_keeps_nan(rng, module):
+    z = rng.standard_normal((2, 6, 7, 5)).astype(np.float32)
+    z[0, 0, 1, 2] = np.nan
+    bias = rng.standard_normal(5).astype(np.float32)
+    expected, _ = reference.maxpool_forward(reference.bias_relu(z.copy(), bias, True), 2)
+    out = np.empty_like(expected)
+    assert module.bias_relu_maxpool(z, bias, True, 2, out=out) is out
+    np.testing.assert_array_equal(out, expected)      # NaN where the window held one (equal_nan)
+    assert np.isnan(out[0, 0, 0, 2])
+
+
 def test_maxpool_fast_and_reference_break_ties_alike(rng):
     x = rng.integers(0, 2, size=(3, 8, 8, 5)).astype(np.float32)  # many tied windows
     np.testing.assert_array_equal(fast.maxpool_forward(x, 2)[1], reference.maxpool_forward(x, 2)[1])

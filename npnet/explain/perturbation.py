@@ -3,7 +3,8 @@
 Notation: x (N, H, W, C) the model's input, c the class explained for each image (the predicted one
 when ``classes`` is None), y^c the logit of c (before the softmax), A (N, h, w, K) the target layer's
 output (after its ReLU). Every image is explained for its own class; the many forwards all run in
-inference mode, in batches of at most ``batch_size`` rows, and images never mix inside a batch.
+inference mode, in batches of at most ``batch_size`` rows, and images never mix inside a batch. They
+need no caches, so they take the depth-first inference path (``inference.predict_logits``).
 
 Score-CAM (Wang et al. 2020, as the authors' code)                        scorecam -> (N, h, w)
     U_k   = bilinear_upsample(A_k)                        (H, W)   channel k at the input's size
@@ -44,7 +45,8 @@ import numpy as np
 from ..errors import NpnetError
 from ..losses import softmax
 from .gradcam import bilinear_upsample, resolve_classes
-from .passes import batches, forward_from
+from ..inference import predict_logits
+from .passes import batches
 
 
 # -- options --------------------------------------------------------------------------------------
@@ -77,7 +79,7 @@ def scorecam(model, images, classes, target, *, batch_size=256):
     check_positive_int("batch_size", batch_size)
     logits = model.forward(images, training=False)
     chosen = resolve_classes(classes, logits)
-    activations = target.output.copy()          # the masked forwards below overwrite target.output
+    activations = target.output.copy()
     N, h, w, K = activations.shape
     varies = activations.max(axis=(1, 2)) > activations.min(axis=(1, 2))          # (N, K)
     image_of, channel_of = np.nonzero(varies)   # the (image, channel) pairs that have a mask
@@ -85,7 +87,7 @@ def scorecam(model, images, classes, target, *, batch_size=256):
     for part in batches(len(image_of), batch_size):
         n, k = image_of[part], channel_of[part]
         masks = min_max_scale(bilinear_upsample(activations[n, :, :, k], images.shape[1:3]))   # (B, H, W)
-        probabilities = softmax(model.forward(images[n] * masks[..., None], training=False))
+        probabilities = softmax(predict_logits(model, images[n] * masks[..., None]))
         weights[n, k] = probabilities[np.arange(len(n)), chosen[n]]
     return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
 
@@ -105,7 +107,7 @@ def ablationcam(model, images, classes, target, *, batch_size=256):
         n, k = image_of[part], channel_of[part]
         ablated = activations[n]                                                  # a copy (B, h, w, K)
         ablated[np.arange(len(n)), :, :, k] = 0
-        ablated_logits = forward_from(model, target.name, ablated)
+        ablated_logits = predict_logits(model, ablated, after=target.name)
         ablated_scores[part] = ablated_logits[np.arange(len(n)), chosen[n]]
     weights = (score[:, None] - ablated_scores.reshape(N, K)) / score[:, None]    # (N, K)
     return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
@@ -138,7 +140,7 @@ def occlusion(model, images, classes, *, window=4, stride=2, baseline=0.0, batch
     N, H, W, C = images.shape
     if window > min(H, W):
         raise NpnetError(f"window {window} is larger than the {H}x{W} image")
-    logits = model.forward(images, training=False)
+    logits = predict_logits(model, images)
     chosen = resolve_classes(classes, logits)
     score = logits[np.arange(N), chosen]                                          # y^c(x) (N,)
     masks = window_masks(H, W, window, stride)                                    # (P, H, W)
@@ -149,7 +151,7 @@ def occlusion(model, images, classes, *, window=4, stride=2, baseline=0.0, batch
     for part in batches(N * P, batch_size):
         n, p = image_of[part], window_of[part]
         occluded = np.where(masks[p][..., None], fill, images[n])                 # (B, H, W, C)
-        occluded_logits = model.forward(occluded, training=False)
+        occluded_logits = predict_logits(model, occluded)
         drops[part] = score[n] - occluded_logits[np.arange(len(n)), chosen[n]]
     flat = masks.reshape(P, H * W).astype(logits.dtype)
     total = (drops.reshape(N, P) @ flat).reshape(N, H, W)                         # sum of d_p over windows

@@ -220,6 +220,32 @@ def _conv_pool_input_grad(kernel, dpooled, pooled, argmax, pool, relu, x_shape):
     return dx
 
 
+def _bias_relu_maxpool(z, bias, relu, pool, out=None):
+    # the max of a window first, then + bias and the ReLU: both are monotone (so is their float32
+    # rounding), so this is bit for bit the max of act(z + bias), with one addition per window
+    N, H, W, F = z.shape
+    Ho, Wo = H // pool, W // pool
+    pooled = np.empty((N, Ho, Wo, F), dtype=z.dtype) if out is None else out
+    for n in prange(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                target = pooled[n, i, j]
+                first = z[n, i * pool, j * pool]
+                for f in range(F):
+                    target[f] = first[f]
+                for di in range(pool):
+                    for dj in range(pool):
+                        row = z[n, i * pool + di, j * pool + dj]
+                        for f in range(F):
+                            value, best = row[f], target[f]
+                            wins = value > best or (value != value and best == best)   # NaN wins
+                            target[f] = value if wins else best
+                for f in range(F):
+                    value = target[f] + bias[f]
+                    target[f] = 0 if relu and value < 0 else value
+    return pooled
+
+
 _find_winner_offsets = njit(cache=True)(_winner_offsets)
 im2col = _compile(_im2col)
 col2im = _compile(_col2im)
@@ -230,6 +256,7 @@ relu_backward = _compile(_relu_backward)
 column_sums = _compile(_column_sums)
 conv_pool_weight_grads = _compile(_conv_pool_weight_grads)
 conv_pool_input_grad = _compile(_conv_pool_input_grad)
+bias_relu_maxpool = _compile(_bias_relu_maxpool)
 
 
 def bias_relu_backward(dout, out, relu):

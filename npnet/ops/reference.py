@@ -106,6 +106,22 @@ def bias_relu(z, bias, relu):
     return z
 
 
+def bias_relu_maxpool(z, bias, relu, pool, out=None):
+    """An inference forward's conv -> pool tail in one call, writing only the pooled output:
+
+        pooled = maxpool(act(z + bias))       z (N, H, W, F) -> (N, H // pool, W // pool, F)
+
+    act is the ReLU (or nothing). No winners are kept: no backward follows. The fast kernel takes the
+    window's max first and adds the bias after, which gives the same bits (z -> act(z + bias) is
+    monotone, and so is its float32 rounding). Written into ``out`` when given.
+    """
+    pooled, _ = maxpool_forward(bias_relu(z.copy(), bias, relu), pool)
+    if out is None:
+        return pooled
+    out[...] = pooled
+    return out
+
+
 def relu_backward(dout, out):
     """dz = dout where the unit was active (out > 0), else 0. A fresh array: dout is left untouched.
 

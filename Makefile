@@ -18,7 +18,7 @@ help:
 	@echo "make train-best train the same net with the best recipe (see README)"
 	@echo "make test       the test suite (fast; slow checks: make test-all)"
 	@echo "make tutorials  execute every notebook in docs/tutorials/ as a reader would; fails on any error"
-	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch"
+	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch and ONNX Runtime"
 	@echo "make explain    Grad-CAM and error gallery for the latest trained model"
 
 $(STAMP): pyproject.toml
@@ -56,7 +56,7 @@ bench: $(STAMP)
 	$(PY) -m npnet.bench $(ARGS)
 
 bench-torch: $(BENCH_STAMP)
-	$(PY) -m npnet.bench --compare torch $(ARGS)
+	$(PY) -m npnet.bench --compare all $(ARGS)
 
 # the explanation methods beside pytorch-grad-cam and Captum: torch first, then the extra, then grad-cam
 # without its dependencies (its torchvision would replace or break torch 2.13.0; see pyproject.toml)

@@ -92,3 +92,28 @@ def test_torch_as_shipped_script_imports_nothing_of_npnet():
     assert done.returncode == 0, done.stderr
     assert "--threads" in done.stdout                           # the script itself ran
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_compare_with_onnxruntime_times_inference_of_the_exported_net(monkeypatch, capsys):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setattr(bench.runtime, "keep_freed_memory", lambda: True)
+    code = bench.main(["--batch-size", "8", "--repeats", "1", "--skip-first-call", "--compare", "onnxruntime",
+                       "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["onnxruntime"]["infer_img_per_s"] > 0 and result["ratios_onnxruntime"]["infer"] > 0
+    assert set(result["ratios_onnxruntime"]) == {"infer"}           # ONNX Runtime only infers here
+    assert result["onnxruntime"]["threads"] == result["threads"]["numba"]
+    assert result["onnxruntime"]["logits_max_abs_diff"] < 1e-4      # the same weights
+
+
+def test_the_table_shows_a_dash_where_an_engine_has_no_figure():
+    figures = {"train_img_per_s": 10.0, "infer_img_per_s": 20.0, "forward_img_per_s": 15.0,
+               "gradcam_img_per_s": 5.0}
+    result = {"batch_size": 8, "repeats": 1, "peak_rss_mb": 1.0, **figures,
+              "threads": {"numba": 2, "numba_layer": "omp", "blas": 2, "cpu_count": 2, "env": {}},
+              "onnxruntime": {"infer_img_per_s": 40.0, "version": "1", "threads": 2, "logits_max_abs_diff": 0.0},
+              "ratios_onnxruntime": {"infer": 0.5}}
+    lines = bench.format_table(result).splitlines()
+    assert lines[2].split()[-1] == "-" and lines[3].split()[-2:] == ["40", "(0.50x)"]   # train; inference

@@ -3,11 +3,14 @@
     python -m npnet.bench                     # table: train / infer / Grad-CAM images per second
     python -m npnet.bench --json --out b.json # the same figures as one JSON object
     python -m npnet.bench --compare torch     # + the same net in PyTorch, ratios, and a correctness line
+    python -m npnet.bench --compare all       # + PyTorch and ONNX Runtime (inference)
 
 What each figure times (batch ``--batch-size``, default 1024, of random 32x32x3 float32 images):
     train_img_per_s    forward(training=True) + softmax cross-entropy + backward(input_grad=False)
                        + Adam step
-    infer_img_per_s    forward(training=False)
+    infer_img_per_s    predict_logits: the inference path that keeps no caches (``npnet.inference``)
+    forward_img_per_s  forward(training=False), which keeps every cache a backward needs (what
+                       Grad-CAM and the gradient methods run)
     gradcam_img_per_s  forward(training=False), dlogits = one-hot of the predicted class,
                        backward(stop_at='conv2d_3'), then the 6x6 maps: ``npnet.explain.grad_cam``
                        with upsample=False
@@ -24,6 +27,8 @@ inference runs under ``torch.inference_mode``; Grad-CAM hooks conv2d_3's ReLU an
     torch_as_shipped   a fresh process that never imports npnet: the net as PyTorch's tutorials write
                        it (NCHW input), with the user's environment and glibc's default allocator
                        (``torch_as_shipped.py``)
+--compare onnxruntime times inference in ONNX Runtime: the seed net exported by npnet.convert (same
+weights), ``intra_op_num_threads`` = numba's thread count (``against_onnxruntime.py``).
 The ratio npnet/torch is npnet's images/s over torch's (above 1: npnet is faster). It then checks
 both engines give the same numbers on the same weights and batch.
 

@@ -4,26 +4,35 @@ import json
 import sys
 
 from .. import runtime
+from .against_onnxruntime import bench_onnxruntime
 from .against_torch import bench_torch, bench_torch_as_shipped, compare_with_torch
 from .engine import WARMUP, bench_npnet, first_call_seconds, numba_cache_present
 from .machine import peak_rss_mb, thread_settings
 
 
+ROWS = (("train", "train step (img/s)"), ("infer", "inference (img/s)"),
+        ("forward", "forward, caches kept"), ("gradcam", "Grad-CAM (img/s)"))
+#: what each other engine's figure is compared with: its inference with npnet's inference path
+COLUMNS = (("torch", "", "torch, this process"), ("torch_as_shipped", "_as_shipped", "torch as shipped"),
+           ("onnxruntime", "_onnxruntime", "onnxruntime"))
+
+
 def format_table(result):
-    """The figures as a small text table: npnet, and where compared, each PyTorch column with the
-    ratio npnet/torch in brackets (above 1: npnet is faster)."""
-    columns = [(label, result[key], result[f"ratios{suffix}"])
-               for key, suffix, label in (("torch", "", "torch, this process"),
-                                          ("torch_as_shipped", "_as_shipped", "torch as shipped"))
-               if key in result]
+    """The figures as a small text table: npnet, and where compared, each other engine's column with the
+    ratio npnet/engine in brackets (above 1: npnet is faster); '-' where that engine has no such figure
+    (ONNX Runtime only infers; 'forward, caches kept' is npnet's own forward before a backward)."""
+    columns = [(label, result[key], result[f"ratios{suffix}"]) for key, suffix, label in COLUMNS if key in result]
     lines = [f"npnet benchmark: seed net, batch {result['batch_size']}, median of {result['repeats']} "
              f"({WARMUP} warm-up runs excluded)",
              f"{'':24}{'npnet':>10}" + "".join(f"{label:>24}" for label, _, _ in columns)]
-    for key, label in (("train", "train step (img/s)"), ("infer", "inference (img/s)"),
-                       ("gradcam", "Grad-CAM (img/s)")):
+    for key, label in ROWS:
+        if key + "_img_per_s" not in result:
+            continue
         line = f"{label:24}{result[key + '_img_per_s']:>10,.0f}"
         for _, figures, ratio in columns:
-            line += f"{figures[key + '_img_per_s']:>16,.0f} ({ratio[key]:.2f}x)"
+            figure = figures.get(key + "_img_per_s")
+            line += f"{'-':>24}" if figure is None or key not in ratio else \
+                f"{figure:>16,.0f} ({ratio[key]:.2f}x)"
         lines.append(line)
     if result.get("first_call_s") is not None:
         cache = "loaded from cache" if result["first_call_numba_cache"] else "compiled"
@@ -35,10 +44,14 @@ def format_table(result):
                  f"BLAS {threads['blas']} (OpenBLAS {threads.get('blas_core')} kernels)"
                  + (f", torch {result['torch']['threads']}" if "torch" in result else "")
                  + f", {threads['cpu_count']} cores; env: {env}")
-    if columns:
+    if "torch" in result:
         lines.append("torch, this process: the twin fed npnet's NHWC batch (channels-last convolutions), "
                      "with npnet's allocator setting; torch as shipped: a fresh process, NCHW input, "
                      "default allocator")
+    if "onnxruntime" in result:
+        ort = result["onnxruntime"]
+        lines.append(f"onnxruntime {ort['version']}: the net exported by npnet.convert, intra_op_num_threads "
+                     f"{ort['threads']}; max |logits diff| from npnet {ort['logits_max_abs_diff']:.1e}")
     if result.get("compare_note"):
         lines.append(result["compare_note"])
     check = result.get("correctness")
@@ -57,10 +70,10 @@ def format_table(result):
     return "\n".join(lines)
 
 
-def ratios(result, torch_result):
-    """npnet's images/s over torch's, per figure."""
-    return {key: result[f"{key}_img_per_s"] / torch_result[f"{key}_img_per_s"]
-            for key in ("train", "infer", "gradcam")}
+def ratios(result, other):
+    """npnet's images/s over the other engine's, per figure the other engine has."""
+    return {key: result[f"{key}_img_per_s"] / other[f"{key}_img_per_s"]
+            for key in ("train", "infer", "gradcam") if f"{key}_img_per_s" in other}
 
 
 def parse_args(argv):
@@ -71,8 +84,9 @@ def parse_args(argv):
     parser.add_argument("--slow-images", type=int, default=32,
                         help="with --explain: images for the slow methods (ScoreCAM, IG, Occlusion, ...)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median taken)")
-    parser.add_argument("--compare", choices=["torch"],
-                        help="also time the net in PyTorch (two ways) and check the twin agrees")
+    parser.add_argument("--compare", choices=["torch", "onnxruntime", "all"],
+                        help="also time the net in PyTorch (two ways, checking the twin agrees), in ONNX Runtime "
+                             "(inference, the net exported by npnet.convert), or both (all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--out", help="also write the JSON to this file")
     parser.add_argument("--skip-first-call", action="store_true",
@@ -100,12 +114,22 @@ def main(argv=None):
     result.update(bench_npnet(args.batch_size, args.repeats))
     result["peak_rss_mb"] = peak_rss_mb()
     result["threads"] = thread_settings()
-    if args.compare == "torch":
+    if args.compare in ("onnxruntime", "all"):
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            result["compare_note"] = ("note: onnx or onnxruntime is not installed, ONNX Runtime skipped "
+                                      "(pip install -e '.[bench]')")
+        else:
+            result["onnxruntime"] = bench_onnxruntime(args.batch_size, args.repeats)
+            result["ratios_onnxruntime"] = ratios(result, result["onnxruntime"])
+    if args.compare in ("torch", "all"):
         try:
             import torch  # noqa: F401
         except ImportError:
-            result["compare_note"] = ("note: torch is not installed, comparison skipped "
-                                      "(pip install -e '.[bench]')")
+            note = "note: torch is not installed, comparison skipped (pip install -e '.[bench]')"
+            result["compare_note"] = "\n".join(filter(None, [result.get("compare_note"), note]))
         else:
             result["torch"] = bench_torch(args.batch_size, args.repeats)
             result["torch_as_shipped"] = bench_torch_as_shipped(args.batch_size, args.repeats)

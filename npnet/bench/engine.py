@@ -73,12 +73,13 @@ def images_per_second(times, batch_size):
 
 
 def bench_npnet(batch_size, repeats):
-    """{'train_img_per_s', 'infer_img_per_s', 'gradcam_img_per_s', 'seconds': {...}}."""
+    """{'train_img_per_s', 'infer_img_per_s', 'forward_img_per_s', 'gradcam_img_per_s', 'seconds': {...}}."""
     x, labels = make_batch(batch_size)
     model, optimizer = seed_net(), Adam()
     seconds = {
         "train": median_seconds(lambda: train_step(model, optimizer, x, labels), repeats),
-        "infer": median_seconds(lambda: model.forward(x, training=False), repeats),
+        "infer": median_seconds(lambda: model.predict_logits(x), repeats),
+        "forward": median_seconds(lambda: model.forward(x, training=False), repeats),
         "gradcam": median_seconds(lambda: grad_cam(model, x), repeats),
     }
     result = {f"{key}_img_per_s": images_per_second(times, batch_size) for key, times in seconds.items()}
@@ -88,7 +89,7 @@ def bench_npnet(batch_size, repeats):
 
 def numba_cache_present():
     """Whether npnet's compiled kernels are already cached on disk (numba's index files)."""
-    cache_dir = os.path.join(os.path.dirname(os.path.dirname(__file__)), "kernels", "__pycache__")
+    cache_dir = os.path.join(os.path.dirname(os.path.dirname(__file__)), "ops", "__pycache__")
     return os.path.isdir(cache_dir) and any(name.endswith(".nbi") for name in os.listdir(cache_dir))
 
 

@@ -29,9 +29,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# the optional PyTorch extra, once (for make test-all and make bench-torch)
+# the optional PyTorch extra, once (for make test-all and make bench-torch), with onnx/onnxruntime and
+# Keras (on that PyTorch) for the converters' round-trip tests (tests/convert)
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,bench,onnx,keras]'
 	touch $(BENCH_STAMP)
 
 train: $(STAMP)

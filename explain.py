@@ -10,6 +10,7 @@
     explain.py evaluate  --model M.h5 --data PATH       accuracy, per-class accuracy, confusion matrix (--json)
     explain.py errors    --model M.h5 --data PATH       gallery of the most confident mistakes, with Grad-CAM
     explain.py faithfulness --model M.h5 --data PATH    every method scored on the sign boxes, beside baselines (--json)
+    explain.py report    --data PATH [--model M.h5]     one self-contained web page: accuracy, mistakes, every method
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
 
 Images go through ``npnet.images.load_image`` and the checkpoint's own preprocessing, exactly as in

@@ -157,6 +157,11 @@ def errors_gallery(images, cams_true, cams_predicted, captions, path, title="", 
 
 # -- evaluation -----------------------------------------------------------------------------------
 def confusion_plot(confusion, path, title="confusion matrix"):
+    """``confusion_figure`` written to ``path``."""
+    return save(confusion_figure(confusion, title), path)
+
+
+def confusion_figure(confusion, title="confusion matrix"):
     """The (K, K) counts, true class down, predicted across, every class id on both axes.
 
     Colours are logarithmic (the diagonal holds hundreds, most mistakes a handful) and empty cells
@@ -180,4 +185,4 @@ def confusion_plot(confusion, path, title="confusion matrix"):
     ax.tick_params(which="minor", length=0)
     ax.set_title(title, fontsize=10)
     fig.colorbar(artist, ax=ax, shrink=0.8, label="images (log scale; blank = 0)")
-    return save(fig, path)
+    return fig

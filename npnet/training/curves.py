@@ -5,6 +5,12 @@ from ..files import write_atomic
 
 
 def plot_curves(history, path):
+    """``curves_figure(history)`` written to ``path``."""
+    figure = curves_figure(history)
+    write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
+
+
+def curves_figure(history):
     """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_...)."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(11, 4))
@@ -27,4 +33,4 @@ def plot_curves(history, path):
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
+    return figure

@@ -1,0 +1,296 @@
+"""explain.py report: one self-contained page. It parses, every picture is an inline PNG, nothing is fetched,
+its numbers are evaluate's, its heatmaps are the methods' maps, and a user's mistake is one line."""
+import base64
+import io
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from npnet import checkpoint
+from npnet.explain import METHODS, evaluate, ranked_mistakes
+from npnet.explain.metrics import method_maps
+from npnet.preprocessing import preprocess
+from npnet.report import faithfulness, pictures
+
+from .conftest import write_pickle
+
+FEW = ("--methods", "gradcam,saliency", "--faithfulness-images", "4")
+
+
+class Page(HTMLParser):
+    """Every start tag as (tag, attributes), and the text, of an HTML document."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.text = [], []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag, **wanted):
+        """The attributes of every ``tag`` whose attributes match ``wanted`` (class_='card': that class among
+        its classes; data_method=True: the attribute is there; id='x': equal)."""
+        def matches(attributes, key, value):
+            name = key.rstrip("_").replace("_", "-")
+            if value is True:
+                return name in attributes
+            if name == "class":
+                return value in attributes.get(name, "").split()
+            return attributes.get(name) == value
+        return [a for t, a in self.tags if t == tag and all(matches(a, k, v) for k, v in wanted.items())]
+
+
+def run(cli, capsys, *argv):
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def report(cli, model_file, data_folder, tmp_path_factory):
+    """A report with every method: (html text, Page, the folder it was written to)."""
+    out = tmp_path_factory.mktemp("report")
+    status = cli.main(["report", "--model", str(model_file), "--data", str(data_folder), "--limit", "5",
+                       "--faithfulness-images", "6", "--out", str(out)])
+    assert status == 0
+    text = (out / "report.html").read_text()
+    return text, Page(text), out
+
+
+def decoded(uri):
+    assert uri.startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1], validate=True)))
+
+
+# -- the file ---------------------------------------------------------------------------------------
+def test_every_img_is_a_png_data_uri_that_decodes_as_an_image(report):
+    _, page, _ = report
+    images = page.all("img")
+    assert len(images) > 50
+    for attributes in images:
+        picture = decoded(attributes["src"])
+        picture.load()
+        assert picture.width > 0 and picture.height > 0
+
+
+def test_nothing_is_fetched_no_web_or_protocol_relative_reference(report):
+    text, page, _ = report
+    without_pictures = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    assert "http:" not in without_pictures and "https:" not in without_pictures
+    assert "//" not in without_pictures                   # not even in a comment of the script
+    for tag, attributes in page.tags:
+        for name in ("src", "href", "action", "poster", "data"):
+            value = attributes.get(name)
+            if value is not None:
+                assert value.startswith(("data:image/png;base64,", "#")), (tag, name, value[:40])
+    assert not re.search(r"\b(fetch|XMLHttpRequest|import)\s*\(", without_pictures)
+    assert "url(" not in without_pictures
+    assert [t for t, a in page.tags if t in ("link", "iframe", "object", "embed")] == []
+    assert all("src" not in a for t, a in page.tags if t == "script")
+
+
+def test_every_image_has_alt_text_and_headings_come_in_order(report):
+    _, page, _ = report
+    assert all(a.get("alt", "").strip() for a in page.all("img"))
+    levels = [int(t[1]) for t, _ in page.tags if re.fullmatch(r"h[1-6]", t)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:]))       # never a level skipped going down
+    assert [a["id"] for a in page.all("section")] == ["model", "accuracy", "mistakes", "faithfulness"]
+
+
+def test_the_page_is_written_atomically_into_out_and_its_path_printed(cli, capsys, model_file, data_folder, tmp_path):
+    status, out, err = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW,
+                           "--out", tmp_path / "out")
+    assert status == 0 and err == ""
+    assert f"wrote {tmp_path / 'out' / 'report.html'}" in out
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_file()] == ["report.html"]
+
+
+# -- its numbers ------------------------------------------------------------------------------------
+def test_accuracy_and_per_class_numbers_equal_evaluate_json(cli, capsys, report, model_file, data_folder, tmp_path):
+    _, page, _ = report
+    status, out, _ = run(cli, capsys, "evaluate", "--json", "--model", model_file, "--data", data_folder,
+                         "--out", tmp_path)
+    assert status == 0
+    expected = json.loads(out)
+    overall = page.all("div", id="overall")[0]
+    assert float(overall["data-accuracy"]) == expected["accuracy"]
+    assert int(overall["data-images"]) == expected["n"]
+    rows = per_class_rows(page)
+    assert len(rows) == len(expected["per_class"])
+    for row, want in zip(rows, expected["per_class"]):
+        class_id, n, correct, accuracy = row
+        assert class_id == want["class_id"] and n == want["n"]
+        assert accuracy == want["accuracy"]
+        assert (want["accuracy"] is None and correct == 0) or correct == round(want["accuracy"] * n)
+
+
+def per_class_rows(page):
+    """(class id, n, correct, accuracy or None) of each row of the per-class table, from its data-values."""
+    cells, rows, inside = [], [], False
+    for tag, attributes in page.tags:
+        if tag == "table":
+            inside = "per-class" in attributes.get("class", "").split()
+        elif inside and tag == "tr" and "data-class" in attributes:
+            cells = []
+            rows.append(cells)
+        elif inside and rows and tag == "td" and "data-value" in attributes:
+            cells.append(attributes["data-value"])
+    return [(int(c[0]), int(c[1]), int(c[2]), float(c[3]) if c[3] else None) for c in rows]
+
+
+def test_the_mistakes_are_the_most_confident_first_and_the_page_says_how_many_are_left(report, model_file,
+                                                                                      data_folder):
+    _, page, _ = report
+    net, metadata = checkpoint.load(model_file)
+    from npnet.data import read_pickle
+    split = read_pickle(data_folder / "test.p")
+    evaluation = evaluate(net, preprocess(split.images, metadata["preprocessing"]), split.labels)
+    wrong = ranked_mistakes(evaluation)
+    titles = [a["data-title"] for a in page.all("article", class_="card")]
+    assert titles == [f"#{n}" for n in wrong[:5]]
+    count = page.all("p", id="mistake-count")[0]
+    assert (int(count["data-total"]), int(count["data-shown"])) == (len(wrong), 5)
+    assert f"{len(wrong) - 5:,} more mistakes are not shown" in "".join(page.text)
+
+
+def test_every_card_offers_every_method_for_its_true_and_predicted_class(report):
+    _, page, _ = report
+    options = [a["value"] for a in page.all("option")]
+    assert options == list(METHODS)
+    maps = page.all("img", class_="map")
+    assert len(maps) == 5 * 2 * len(METHODS)
+    assert [a["data-method"] for a in maps[:len(METHODS)]] == list(METHODS)
+    assert len(page.all("span", class_="end", data_method=True)) == 5 * len(METHODS)
+
+
+def test_a_heatmap_is_the_method_map_on_the_cards_shared_scale(cli, capsys, model_file, data_folder, tmp_path):
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, "--limit", "2",
+                       "--methods", "hirescam,input_x_gradient", "--faithfulness-images", "0", "--out", tmp_path)
+    assert status == 0
+    page = Page((tmp_path / "report.html").read_text())
+    net, metadata = checkpoint.load(model_file)
+    from npnet.data import read_pickle
+    split = read_pickle(data_folder / "test.p")
+    x = preprocess(split.images, metadata["preprocessing"])
+    evaluation = evaluate(net, x, split.labels)
+    first = ranked_mistakes(evaluation)[0]
+    maps = page.all("img", class_="map")
+    ends = page.all("span", class_="end", data_method=True)
+    for k, method in enumerate(["hirescam", "input_x_gradient"]):
+        classes = np.array([split.labels[first], evaluation.predicted[first]])
+        expected = method_maps(net, x[[first, first]], method, classes)
+        scale = expected.max()
+        # another batch (4 rows there, 2 here) sums the float32 products in another order: a few eps apart
+        assert float(ends[k]["data-value"]) == pytest.approx(scale, rel=1e-5)
+        for side in range(2):
+            shown = np.asarray(decoded(maps[side * 2 + k]["src"]))
+            want = pictures.levels(expected[side], scale)
+            assert np.abs(shown.astype(int) - want.astype(int)).max() <= 1   # float32 rounding at a level's edge
+
+
+# -- the parts that depend on what is given ---------------------------------------------------------
+def test_learning_curves_come_from_history_json_beside_the_checkpoint(cli, capsys, model_file, data_folder, tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(model_file, folder / "best.h5")
+    history = [{"epoch": e, "loss": 2.0 / e, "accuracy": 0.5 + e / 10, "val_loss": 2.2 / e,
+                "val_accuracy": 0.4 + e / 10} for e in (1, 2, 3)]
+    (folder / "history.json").write_text(json.dumps(history))
+    status, _, _ = run(cli, capsys, "report", "--model", folder / "best.h5", "--data", data_folder, *FEW,
+                       "--out", tmp_path / "with")
+    assert status == 0
+    with_curves = Page((tmp_path / "with" / "report.html").read_text())
+    assert any("learning curves" in a["alt"] for a in with_curves.all("img"))
+    (folder / "history.json").write_text("[1, 2")
+    status, _, _ = run(cli, capsys, "report", "--model", folder / "best.h5", "--data", data_folder, *FEW,
+                       "--out", tmp_path / "broken")
+    text = (tmp_path / "broken" / "report.html").read_text()
+    assert status == 0 and "history.json beside the checkpoint is not readable" in text
+
+
+def test_your_images_are_explained_for_the_predicted_class_and_the_runner_up(cli, capsys, model_file, data_folder,
+                                                                            odd_images, tmp_path):
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW, "--images",
+                       *odd_images[:2], "--out", tmp_path)
+    assert status == 0
+    page = Page((tmp_path / "report.html").read_text())
+    assert page.all("section", id="yours")
+    titles = [a["data-title"] for a in page.all("article", class_="card")]
+    assert titles[-2:] == [str(p) for p in odd_images[:2]]
+    captions = [t for t in page.text if t in ("predicted", "runner-up")]
+    assert captions[-4:] == ["predicted", "runner-up"] * 2
+
+
+def test_a_whole_faithfulness_run_can_be_shown_from_its_json(cli, capsys, model_file, data_folder, tmp_path):
+    status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", data_folder,
+                         "--limit", 4, "--methods", "gradcam", "--steps", 4, "--out", tmp_path / "f")
+    assert status == 0
+    (tmp_path / "f.json").write_text(out)
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW,
+                       "--faithfulness", tmp_path / "f.json", "--out", tmp_path / "r")
+    assert status == 0
+    page = Page((tmp_path / "r" / "report.html").read_text())
+    energy = json.loads(out)["methods"]["gradcam"]["energy_in_box"]
+    cells = [a for t, a in page.tags if t == "td" and a.get("data-value") == repr(float(energy))]
+    assert cells and "all 4 images, from" in "".join(page.text)
+
+
+@pytest.mark.parametrize("content, problem", [("{", "not valid JSON"), ('{"images": 3}', "needs 'images'"),
+                                              ('{"images": 1, "methods": {"g": {"energy_in_box": "x"}}, '
+                                               '"baselines": {}}', "methods.g.energy_in_box is not a number")])
+def test_a_bad_faithfulness_json_is_one_line_and_nothing_written(cli, capsys, model_file, data_folder, tmp_path,
+                                                                 content, problem):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    status, out, err = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW,
+                           "--faithfulness", bad, "--out", tmp_path / "out")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert str(bad) in err and problem in err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_a_split_without_sign_boxes_says_so_in_the_faithfulness_section(cli, capsys, model_file, tmp_path):
+    import pickle
+    path = write_pickle(tmp_path / "test.p", 12)
+    with open(path, "rb") as handle:
+        data = pickle.load(handle)
+    data["coords"][:] = 0
+    with open(path, "wb") as handle:
+        pickle.dump(data, handle)
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", path, *FEW, "--out", tmp_path / "r")
+    assert status == 0
+    assert "have no sign box: faithfulness needs GTSRB" in (tmp_path / "r" / "report.html").read_text()
+
+
+# -- the pictures -----------------------------------------------------------------------------------
+def test_the_heatmap_colours_keep_their_order_in_grey():
+    """Relative luminance (WCAG: sRGB linearized, Rec. 709 weights) rises with the value, so a grey print
+    or a colour-blind reader still sees which pixel is larger."""
+    srgb = np.array(pictures.palette(pictures.HEATMAP), dtype=float).reshape(256, 3) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    assert np.all(np.diff(luminance) > 0)
+
+
+def test_levels_map_zero_to_black_and_the_scale_to_the_top():
+    values = np.array([[0.0, 0.5], [1.0, 2.0]])
+    assert pictures.levels(values, 1.0).tolist() == [[0, 128], [255, 255]]
+    assert pictures.levels(values, 0.0).tolist() == [[0, 0], [0, 0]]
+
+
+def test_sample_positions_are_distinct_evenly_spaced_and_include_both_ends():
+    positions = faithfulness.sample_positions(4410, 100)
+    assert len(positions) == 100 and positions[0] == 0 and positions[-1] == 4409
+    assert np.all(np.diff(positions) >= 44) and np.all(np.diff(positions) <= 45)
+    assert faithfulness.sample_positions(7, 100).tolist() == list(range(7))

@@ -29,7 +29,7 @@ def fixture_architecture():
                        Flatten(), Dropout(0.25), Dense(8, activation="relu"), Dense(5)], input_shape=(8, 8, 3))
 
 
-WHOLE_MODELS = [("keras3.keras", "keras3"), ("keras3.h5", "keras3"), ("keras2.h5", "keras2")]
+WHOLE_MODELS = [("keras3.keras", "keras3"), ("keras3.h5", "keras3"), ("keras2.h5", "keras2"), ("keras2.keras", "keras2")]
 WEIGHTS_ONLY = [("keras3.weights.h5", "keras3"), ("keras2_weights.h5", "keras2")]
 
 

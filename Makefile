@@ -11,7 +11,7 @@ ARGS   ?=
 # The tests that need the real data run where it is (they are skipped without NPNET_DATA).
 export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
-.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain explain clean
+.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain explain report clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
@@ -20,11 +20,12 @@ help:
 	@echo "make tutorials  execute every notebook in docs/tutorials/ as a reader would; fails on any error"
 	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch and ONNX Runtime"
 	@echo "make explain    Grad-CAM and error gallery for the latest trained model"
+	@echo "make report     explain_out/report.html: the newest model's whole debugging story, one web page"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
+	$(PY) -m pip install --quiet -e '.[dev,notebooks,browser]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -72,6 +73,10 @@ bench-explain: $(EXPLAIN_BENCH_STAMP)
 
 explain: $(STAMP)
 	$(PY) explain.py demo --data $(DATA) $(ARGS)
+
+# the newest runs/*/best.h5 on the validation split, every explanation method (ARGS="--images a.png ...")
+report: $(STAMP)
+	$(PY) explain.py report --data $(DATA) --split valid $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -19,7 +19,7 @@ from npnet.report import faithfulness, pictures
 
 from .conftest import write_pickle
 
-FEW = ("--methods", "gradcam,saliency", "--faithfulness-images", "4")
+FEW = ("--methods", "gradcam,saliency", "--limit", "2", "--faithfulness-images", "0")
 
 
 class Page(HTMLParser):
@@ -60,8 +60,8 @@ def run(cli, capsys, *argv):
 def report(cli, model_file, data_folder, tmp_path_factory):
     """A report with every method: (html text, Page, the folder it was written to)."""
     out = tmp_path_factory.mktemp("report")
-    status = cli.main(["report", "--model", str(model_file), "--data", str(data_folder), "--limit", "5",
-                       "--faithfulness-images", "6", "--out", str(out)])
+    status = cli.main(["report", "--model", str(model_file), "--data", str(data_folder), "--limit", "3",
+                       "--faithfulness-images", "3", "--out", str(out)])
     assert status == 0
     text = (out / "report.html").read_text()
     return text, Page(text), out
@@ -158,10 +158,10 @@ def test_the_mistakes_are_the_most_confident_first_and_the_page_says_how_many_ar
     evaluation = evaluate(net, preprocess(split.images, metadata["preprocessing"]), split.labels)
     wrong = ranked_mistakes(evaluation)
     titles = [a["data-title"] for a in page.all("article", class_="card")]
-    assert titles == [f"#{n}" for n in wrong[:5]]
+    assert titles == [f"#{n}" for n in wrong[:3]]
     count = page.all("p", id="mistake-count")[0]
-    assert (int(count["data-total"]), int(count["data-shown"])) == (len(wrong), 5)
-    assert f"{len(wrong) - 5:,} more mistakes are not shown" in "".join(page.text)
+    assert (int(count["data-total"]), int(count["data-shown"])) == (len(wrong), 3)
+    assert f"{len(wrong) - 3:,} more mistakes are not shown" in "".join(page.text)
 
 
 def test_every_card_offers_every_method_for_its_true_and_predicted_class(report):
@@ -169,9 +169,9 @@ def test_every_card_offers_every_method_for_its_true_and_predicted_class(report)
     options = [a["value"] for a in page.all("option")]
     assert options == list(METHODS)
     maps = page.all("img", class_="map")
-    assert len(maps) == 5 * 2 * len(METHODS)
+    assert len(maps) == 3 * 2 * len(METHODS)
     assert [a["data-method"] for a in maps[:len(METHODS)]] == list(METHODS)
-    assert len(page.all("span", class_="end", data_method=True)) == 5 * len(METHODS)
+    assert len(page.all("span", class_="end", data_method=True)) == 3 * len(METHODS)
 
 
 def test_a_heatmap_is_the_method_map_on_the_cards_shared_scale(cli, capsys, model_file, data_folder, tmp_path):
@@ -237,8 +237,8 @@ def test_a_whole_faithfulness_run_can_be_shown_from_its_json(cli, capsys, model_
                          "--limit", 4, "--methods", "gradcam", "--steps", 4, "--out", tmp_path / "f")
     assert status == 0
     (tmp_path / "f.json").write_text(out)
-    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW,
-                       "--faithfulness", tmp_path / "f.json", "--out", tmp_path / "r")
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, "--limit", "1",
+                       "--methods", "gradcam", "--faithfulness", tmp_path / "f.json", "--out", tmp_path / "r")
     assert status == 0
     page = Page((tmp_path / "r" / "report.html").read_text())
     energy = json.loads(out)["methods"]["gradcam"]["energy_in_box"]
@@ -268,7 +268,8 @@ def test_a_split_without_sign_boxes_says_so_in_the_faithfulness_section(cli, cap
     data["coords"][:] = 0
     with open(path, "wb") as handle:
         pickle.dump(data, handle)
-    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", path, *FEW, "--out", tmp_path / "r")
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", path, "--methods", "gradcam",
+                       "--limit", "1", "--out", tmp_path / "r")
     assert status == 0
     assert "have no sign box: faithfulness needs GTSRB" in (tmp_path / "r" / "report.html").read_text()
 

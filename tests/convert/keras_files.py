@@ -89,7 +89,9 @@ def keras_zip(path, config, weights, extra=None, weights_bytes=None):
 
 def legacy_h5(path, config, weights, keras_version="2.15.0"):
     """A legacy whole-model .h5 in Keras 2's layout."""
-    names = [entry["config"]["name"] for entry in config["config"]["layers"] if entry["class_name"] != "InputLayer"]
+    body = config["config"]
+    entries = body["layers"] if isinstance(body, dict) else body          # Keras 2.0-2.1: the list itself
+    names = [entry["config"]["name"] for entry in entries if entry["class_name"] != "InputLayer"]
     with h5py.File(path, "w") as f:
         f.attrs["model_config"] = json.dumps(config)
         f.attrs["keras_version"] = keras_version

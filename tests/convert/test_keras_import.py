@@ -106,3 +106,22 @@ def test_a_conv_without_bias_keeps_a_zero_bias(tmp_path):
     model, _ = load_keras(path)
     assert np.array_equal(model.layer("conv").params["kernel"], kernel)
     assert np.array_equal(model.layer("conv").params["bias"], np.zeros(2, np.float32))
+
+
+def test_a_keras_2_0_era_file_is_read(tmp_path, rng):
+    """Keras 2.0-2.2 (the seed's era): the config is a list of layers, the input shape sits on the first
+    Conv2D as batch_input_shape, names count from 1, attributes are fixed-length byte strings."""
+    import h5py
+    source = random_weights(seed_net(seed=8))
+    config = config_of(source)
+    layers = config["config"]["layers"][1:]                       # no InputLayer
+    layers[0]["config"]["batch_input_shape"] = [None, 32, 32, 3]
+    old = {"class_name": "Sequential", "config": layers}
+    path = legacy_h5(tmp_path / "seed_2017.h5", old, weights_of(source), keras_version="2.0.8")
+    with h5py.File(path, "a") as f:
+        f.attrs["model_config"] = np.bytes_(f.attrs["model_config"].encode())
+        f.attrs["keras_version"] = np.bytes_(b"2.0.8")
+    model, metadata = load_keras(path)
+    assert metadata["keras_version"] == "2.0.8" and model.layers[0].name == "conv2d_1"
+    x = rng.uniform(-0.5, 0.5, (2, 32, 32, 3)).astype(np.float32)
+    assert np.array_equal(model.forward(x), source.forward(x))

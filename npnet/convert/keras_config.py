@@ -13,7 +13,8 @@ attribute of a legacy ``.h5``. Keras 3 and Keras 2 (tf.keras) write nearly the s
         {"class_name": "Dense", "config": {"name": "dense_3", "units": 43, "activation": "softmax", ...}}]}}
 
 Keras 2 says ``batch_input_shape`` (on the InputLayer, or on the first layer when there is none);
-Keras 2.0-2.1 wrote the list of layers as "config" itself. Each Keras layer becomes at most one
+Keras 2.0-2.1 wrote the list of layers as "config" itself. A functional model ("Functional", "Model")
+is read when it is a Sequential in disguise: each layer called once on the previous one's output. Each Keras layer becomes at most one
 npnet layer, keeping its Keras name (the summary, Grad-CAM's --layer and the checkpoint use it):
 
     Conv2D        -> Conv2D (stride 1, no dilation, one group, 'valid' or 'same', relu or linear)
@@ -49,15 +50,17 @@ def translate(config):
     if not isinstance(config, dict):
         raise Unsupported(f"the model config is a {type(config).__name__}, expected a JSON object")
     kind = config.get("class_name")
-    if kind != "Sequential":
-        raise Unsupported(f"the model is a {_short(kind)}; npnet reads Keras Sequential models only "
-                          "(a functional or subclassed model would need a graph, not a stack of layers)")
+    if kind not in ("Sequential", "Functional", "Model"):
+        raise Unsupported(f"the model is a {_short(kind)}; npnet reads Keras Sequential models and functional "
+                          "models that are a single chain of layers")
     body = config.get("config")
     layers = body if isinstance(body, list) else body.get("layers") if isinstance(body, dict) else None
     if not isinstance(layers, list):
-        raise Unsupported("the Sequential config holds no list of layers")
+        raise Unsupported(f"the {kind} config holds no list of layers")
     if len(layers) > MAX_LAYERS:
         raise Unsupported(f"the model has {len(layers):,} layers, more than the {MAX_LAYERS:,} npnet accepts")
+    if kind != "Sequential":
+        _check_chain(body, layers)
     input_shape = _input_shape(layers, body)
     npnet_layers, counts = [], {}
     notes = {"final_softmax": False, "left_out": [], "weights": {}, "vars_keys": {},
@@ -101,12 +104,50 @@ def _parts(layer, index):
         raise Unsupported(f"layer {index} of the config is not a Keras layer entry")
     kind, cfg = layer.get("class_name"), layer["config"]
     name = cfg.get("name", layer.get("name"))
+    if layer.get("name", name) != name:
+        raise Unsupported(f"layer {index} is named both {_short(layer.get('name'))} and {_short(name)}")
     if not (isinstance(name, str) and 0 < len(name) <= MAX_NAME and name.isprintable() and "/" not in name):
         raise Unsupported(f"layer {index} has the name {_short(name)}; npnet needs 1 to {MAX_NAME} printable "
                           "characters without '/'")
     if not isinstance(kind, str):
         raise Unsupported(f"layer '{name}' has no class name")
     return _short(kind, 60), name, cfg
+
+
+def _check_chain(body, layers):
+    """A functional model is accepted when it is a Sequential in disguise: one input layer first, each
+    later layer called once on the one output of the layer before it, the last layer the one output.
+    Inbound nodes: Keras 2 [[["conv2d", 0, 0, {}]]]; Keras 3 [{"args": [{"class_name": "__keras_tensor__",
+    "config": {"keras_history": ["conv2d", 0, 0], ...}}], "kwargs": {...}}]."""
+    names = [entry.get("name") if isinstance(entry, dict) else None for entry in layers]
+    if not layers or not isinstance(layers[0], dict) or layers[0].get("class_name") != "InputLayer":
+        raise Unsupported("the functional model does not start with its InputLayer; npnet needs a single chain")
+    for ends, name in (("input_layers", names[0]), ("output_layers", names[-1])):
+        value = body.get(ends)
+        while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+            value = value[0]
+        if not (isinstance(value, list) and value[:1] == [name]):
+            raise Unsupported(f"the functional model's {ends} are {_short(value)}, not the single chain from "
+                              f"'{_short(names[0])}' to '{_short(names[-1])}' npnet can represent")
+    for previous, entry, name in zip(names, layers[1:], names[1:]):
+        if _inbound(entry.get("inbound_nodes")) != [previous]:
+            raise Unsupported(f"layer '{_short(name)}' is not called once on '{_short(previous)}' alone; npnet "
+                              "represents a single chain of layers, not branches, merges or shared layers")
+
+
+def _inbound(nodes):
+    """The names of the layers feeding a layer's inbound nodes, in order (None where unreadable)."""
+    if not isinstance(nodes, list) or len(nodes) != 1:
+        return None
+    node = nodes[0]
+    if isinstance(node, dict):                                   # Keras 3
+        tensors = node.get("args")
+        histories = [t.get("config", {}).get("keras_history") if isinstance(t, dict) else None
+                     for t in (tensors if isinstance(tensors, list) else [None])]
+    else:                                                        # Keras 2
+        histories = node if isinstance(node, list) else [None]
+    names = [history[0] if isinstance(history, list) and history else None for history in histories]
+    return names
 
 
 def _input_shape(layers, body):

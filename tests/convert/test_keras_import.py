@@ -29,7 +29,8 @@ def fixture_architecture():
                        Flatten(), Dropout(0.25), Dense(8, activation="relu"), Dense(5)], input_shape=(8, 8, 3))
 
 
-WHOLE_MODELS = [("keras3.keras", "keras3"), ("keras3.h5", "keras3"), ("keras2.h5", "keras2"), ("keras2.keras", "keras2")]
+WHOLE_MODELS = [("keras3.keras", "keras3"), ("keras3.h5", "keras3"), ("keras2.h5", "keras2"), ("keras2.keras", "keras2"),
+                ("keras3_functional.keras", "keras3")]
 WEIGHTS_ONLY = [("keras3.weights.h5", "keras3"), ("keras2_weights.h5", "keras2")]
 
 
@@ -51,7 +52,7 @@ def test_the_final_softmax_is_recorded_and_left_out_of_the_logits(name, referenc
     assert type(model.layers[-1]).__name__ == "Dense" and model.layers[-1].activation is None
 
 
-@pytest.mark.parametrize("name", ["keras3.keras", "keras3.h5"])
+@pytest.mark.parametrize("name", ["keras3.keras", "keras3.h5", "keras3_functional.keras"])
 def test_layers_keep_their_keras_names(name):
     model, _ = load_keras(FIXTURES / name)
     assert [layer.name for layer in model.layers] == [

@@ -1,11 +1,12 @@
 """What npnet cannot represent is refused: one line naming the file, the layer and what npnet would
 need, never a silently different network. The configs are written as Keras 3 .keras zips."""
+import numpy as np
 import pytest
 
 from npnet.convert import KerasError, load_keras
 from npnet.errors import CheckpointError
 
-from .keras_files import keras_zip, layer, sequential
+from .keras_files import keras_zip, layer, legacy_h5, sequential
 
 CONV = dict(filters=2, kernel_size=[3, 3], strides=[1, 1], padding="valid", data_format="channels_last",
             dilation_rate=[1, 1], groups=1, activation="relu", use_bias=True)
@@ -59,11 +60,47 @@ def test_an_unsupported_layer_is_one_line_naming_it(tmp_path, what):
         assert fragment in message, message
 
 
-def test_a_functional_model_is_refused(tmp_path):
+def functional(layers, inbound, outputs):
+    """A Keras 2 style functional config: ``inbound`` {layer: [names it is called on]}."""
+    entries = []
+    for entry in sequential(layers)["config"]["layers"]:
+        name = entry["config"]["name"]
+        entry = dict(entry, name=name, inbound_nodes=[[[source, 0, 0, {}] for source in inbound.get(name, [])]]
+                     if name in inbound else [])
+        entries.append(entry)
+    return {"class_name": "Functional", "config": {"name": "model", "layers": entries,
+                                                   "input_layers": [["input_layer", 0, 0]], "output_layers": outputs}}
+
+
+def test_a_functional_chain_is_read_like_a_sequential(tmp_path):
+    config = functional([conv(), *TAIL], {"conv2d": ["input_layer"], "flatten": ["conv2d"], "dense": ["flatten"]},
+                        [["dense", 0, 0]])
+    weights = {"conv2d": [np.ones((3, 3, 3, 2), np.float32), np.zeros(2, np.float32)],
+               "dense": [np.ones((72, 3), np.float32), np.zeros(3, np.float32)]}
+    model, _ = load_keras(legacy_h5(tmp_path / "chain.h5", config, weights))
+    assert [layer.name for layer in model.layers] == ["conv2d", "flatten", "dense"]
+
+
+@pytest.mark.parametrize("inbound, outputs, fragment", [
+    ({"conv2d": ["input_layer"], "flatten": ["input_layer"], "dense": ["flatten"]}, [["dense", 0, 0]],
+     "layer 'flatten' is not called once on 'conv2d' alone"),
+    ({"conv2d": ["input_layer"], "flatten": ["conv2d"], "dense": ["flatten", "conv2d"]}, [["dense", 0, 0]],
+     "layer 'dense' is not called once on 'flatten' alone"),
+    ({"conv2d": ["input_layer"], "flatten": ["conv2d"], "dense": ["flatten"]}, [["dense", 0, 0], ["conv2d", 0, 0]],
+     "output_layers are"),
+], ids=["a branch", "a merge", "two outputs"])
+def test_a_functional_model_that_is_not_a_chain_is_refused(tmp_path, inbound, outputs, fragment):
+    path = keras_zip(tmp_path / "graph.keras", functional([conv(), *TAIL], inbound, outputs), {})
+    with pytest.raises(KerasError, match=fragment):
+        load_keras(path)
+
+
+def test_a_subclassed_model_is_refused(tmp_path):
     config = sequential([conv(), *TAIL])
-    config["class_name"] = "Functional"
+    config["class_name"] = "MyResNet"
     path = keras_zip(tmp_path / "model.keras", config, {})
-    with pytest.raises(KerasError, match="model is a Functional; npnet reads Keras Sequential models only"):
+    with pytest.raises(KerasError, match="the model is a MyResNet; npnet reads Keras Sequential models and "
+                                         "functional models that are a single chain of layers"):
         load_keras(path)
 
 

@@ -15,13 +15,21 @@ window), Ablation-CAM, ``predict_proba``. This path is for them:
 - A Conv2D followed by a MaxPool2D is one step: im2col, the matrix product, then
   ``ops.bias_relu_maxpool`` writes only the pooled output (a quarter of the bytes), without winners.
 - Dropout is the identity (inference), Flatten a reshape. Nothing is stored on the layers.
+- The slices run on ``threads`` Python threads at once (default: numba's thread count), each slice
+  on one core: every kernel with one numba thread, every product with one OpenBLAS thread
+  (``blas.single_threaded``). The kernels and products release the GIL, so the threads compute in
+  parallel without meeting at a barrier after each layer, as whole-batch kernels must (measured in
+  docs/perf.md: on a busy machine the barriers cost most, since the slowest thread sets the pace).
 
 The logits are those of ``model.forward(x, training=False)`` to float32 rounding: the same sums, the
 products' rows cut into other blocks (tests/test_inference.py). Slicing never mixes images.
 """
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
-from . import ops
+from . import blas, ops
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 
 #: images per slice: the seed net's largest slice array (conv2d_1's patches, 97 KB per image) then
@@ -29,11 +37,13 @@ from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 SLICE_IMAGES = 32
 
 
-def predict_logits(model, x, after=None, slice_images=None):
+def predict_logits(model, x, after=None, slice_images=None, threads=None):
     """The model's output for ``x`` (N, ...) in inference mode, slice by slice, keeping no caches.
 
     after: the name of a layer; ``x`` is then that layer's output and only the layers above it run
     (``passes.forward_from`` without the caches). The first layer run checks x's shape and dtype.
+    slice_images: images per slice (default ``SLICE_IMAGES``); threads: slices computed at once
+    (default numba's thread count; 1 with ``NUMBA_DISABLE_JIT=1``, where kernels hold the GIL).
     """
     layers = list(model.layers)
     if after is not None:
@@ -45,12 +55,39 @@ def predict_logits(model, x, after=None, slice_images=None):
     steps = plan(layers)
     step = slice_images or SLICE_IMAGES
     out = np.empty((len(x),) + tuple(layers[-1].output_shape[1:]), dtype=layers[-1].dtype)
-    for start in range(0, len(x), step):
+
+    def run_slice(start):
         h = x[start:start + step]
         for run in steps:
             h = run(h)
         out[start:start + len(h)] = h
+
+    starts = range(0, len(x), step)
+    threads = min(default_threads() if threads is None else threads, len(starts))
+    if threads <= 1:
+        for start in starts:
+            run_slice(start)
+        return out
+    with blas.single_threaded():
+        for _ in worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error
+            pass
     return out
+
+
+def default_threads():
+    return 1 if numba.config.DISABLE_JIT else numba.get_num_threads()
+
+
+_pools = {}
+
+
+def worker_pool(threads):
+    """A pool of ``threads`` Python threads, each running numba's kernels on one thread (numba's
+    thread count is per calling thread), kept for the next call."""
+    if threads not in _pools:
+        _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="npnet-inference",
+                                             initializer=numba.set_num_threads, initargs=(1,))
+    return _pools[threads]
 
 
 def plan(layers):

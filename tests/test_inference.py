@@ -115,3 +115,32 @@ def test_predict_proba_is_the_softmax_of_the_inference_logits(rng):
     z = model.predict_logits(x).astype(np.float64)
     np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
     assert model.predict_proba(x[:0]).shape == (0, 43)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_slices_on_several_threads_give_what_one_thread_gives(rng, threads):
+    model = trained_like(seed_net(), rng)
+    x = images(10, rng)
+    assert_same_sums(inference.predict_logits(model, x, slice_images=3, threads=threads),
+                     inference.predict_logits(model, x, slice_images=3, threads=1), magnitudes(model, x),
+                     SEED_NET_TERMS)
+
+
+def test_openblas_keeps_its_thread_count_after_a_threaded_call(rng):
+    from npnet import blas
+    if not blas.available():
+        pytest.skip("numpy's BLAS is not an OpenBLAS whose thread count can be set")
+    get, _ = blas.openblas_functions()
+    before = get()
+    inference.predict_logits(seed_net(), images(8, rng), slice_images=2, threads=2)
+    assert get() == before
+
+
+def test_an_error_in_a_worker_thread_reaches_the_caller(rng, monkeypatch):
+    model = seed_net()
+
+    def broken(*args):
+        raise RuntimeError("kernel failed")
+    monkeypatch.setattr(inference, "conv_pool_step", lambda conv, pool_size: broken)
+    with pytest.raises(RuntimeError, match="kernel failed"):
+        inference.predict_logits(model, images(8, rng), slice_images=2, threads=2)

@@ -25,7 +25,7 @@ Ablation-CAM (Desai & Ramaswamy 2020)                                     ablati
     y^c_k = the logit of c when the layers above the target are fed A with channel k set to 0
     w_k   = (y^c - y^c_k) / y^c                           (N, K)
     map   = ReLU(sum_k w_k A_k)                           (h, w)
-  N*K forwards from the target layer up (``forward_from``). The division is exact, without an
+  N*K forwards from the target layer up (``predict_logits(after=...)``). The division is exact, without an
   epsilon, as pytorch-grad-cam does it: a logit y^c of exactly 0 gives infinite or NaN weights, and a
   negative y^c flips the weights' sign; both are the definition's.
 

@@ -38,7 +38,8 @@ def build_parser():
     common.add_argument("--out", default="explain_out", help="folder for the figures (default explain_out/)")
     common.add_argument("--debug", action="store_true", help="show the traceback of an error")
     with_model = argparse.ArgumentParser(add_help=False)
-    with_model.add_argument("--model", required=True, help="a checkpoint written by train.py (.h5)")
+    with_model.add_argument("--model", required=True, help="a checkpoint written by train.py (.h5), or a Keras "
+                            ".keras or .h5 file (read by content; preprocessing x/255 - 0.5 assumed)")
     with_data = argparse.ArgumentParser(add_help=False)
     with_data.add_argument("--data", required=True, help="test.p, or a GTSRB folder or zip")
     with_data.add_argument("--split", default="test", choices=("test", "valid", "train"),

@@ -30,9 +30,11 @@ EXAMPLES_PER_PAIR = 3             # images shown under each confused pair
 
 # -- the model --------------------------------------------------------------------------------------
 def model_part(model):
-    """{summary, parameters, preprocessing, recipe, curves, epochs, history_note}: what was trained and
+    """{layers, parameters, preprocessing, recipe, curves, epoch, history_note}: what was trained and
     how. The learning curves come from ``history.json`` beside the checkpoint, when it is there."""
-    part = {"summary": model.net.summary(print_fn=None), "parameters": model.net.count_params(),
+    layers = [(layer.name, layer.keras_type or type(layer).__name__, str(layer.output_shape), layer.count_params())
+              for layer in model.net.layers]
+    part = {"layers": layers, "parameters": model.net.count_params(),
             "preprocessing": json.dumps(model.spec), "recipe": model.metadata.get("recipe"),
             "epoch": model.metadata.get("epoch"), "curves": None, "history_note": None}
     history, note = read_history(Path(model.path).parent / "history.json")
@@ -78,9 +80,11 @@ def accuracy_part(model, data, evaluation):
                       "examples": [(int(n), pictures.image_uri(data.images[n]), float(probs[n, predicted]))
                                    for n in members]})
     title = f"confusion matrix ({len(evaluation.labels):,} images, accuracy {evaluation.accuracy:.2%})"
+    figure = plots.confusion_figure(confusion, title)
+    figure.set_size_inches(8.0, 7.4)          # drawn at its own size in the page: 800 x 740 pixels
     return {"accuracy": evaluation.accuracy, "images": len(evaluation.labels),
             "mistakes": int((evaluation.predicted != evaluation.labels).sum()), "per_class": rows,
-            "confusion": pictures.figure_uri(plots.confusion_figure(confusion, title), dpi=90), "pairs": pairs}
+            "confusion": pictures.figure_uri(figure, dpi=100), "pairs": pairs}
 
 
 # -- panels: one image, two classes, every method ----------------------------------------------------

@@ -62,7 +62,13 @@ def model_html(part):
     curves = (f'<h3>Learning curves</h3><img class="figure" src="{part["curves"]}" '
               'alt="learning curves: training and validation loss and error rate per epoch">'
               if part["curves"] else f'<p class="note">{e(part["history_note"])}</p>')
-    return (f'<div class="two"><div><h3>Layers</h3><pre class="summary">{e(part["summary"])}</pre></div>'
+    layers = "".join(f'<tr><td><code>{e(name)}</code></td><td>{e(kind)}</td><td><code>{e(shape)}</code></td>'
+                     f'<td class="num" data-value="{count}">{count:,}</td></tr>' for name, kind, shape, count in part["layers"])
+    summary = (f'<table class="summary"><thead><tr><th scope="col">layer</th><th scope="col">type</th><th scope="col">'
+               f'output shape</th><th scope="col" class="num">parameters</th></tr></thead><tbody>{layers}</tbody>'
+               f'<tfoot><tr><th scope="row" colspan="3">total</th><td class="num">{part["parameters"]:,}</td></tr>'
+               '</tfoot></table>')
+    return (f'<div class="two"><div><h3>Layers</h3>{summary}</div>'
             f'<div><h3>Training</h3><dl class="facts">{listing}</dl></div></div>{curves}')
 
 
@@ -106,10 +112,9 @@ def accuracy_html(part, names):
                      f'→ taken for <b>{e(names[pair["predicted"]])}</b> <span class="note">(id {pair["predicted"]})</span>'
                      f'<div class="examples">{examples}</div></li>')
     confused = (f'<ol class="pairs">{"".join(pairs)}</ol>' if pairs else '<p class="note">No image is misclassified.</p>')
-    matrix = (f'<img class="figure" src="{part["confusion"]}" alt="confusion matrix: true class id down, predicted '
+    matrix = (f'<img class="figure confusion" src="{part["confusion"]}" alt="confusion matrix: true class id down, predicted '
               f'class id across, image counts on a logarithmic colour scale">')
-    return (f'{head}{table}<div class="two"><div><h3>Confusion matrix</h3>{matrix}</div>'
-            f'<div><h3>Most confused pairs</h3>{confused}</div></div>')
+    return (f'{head}{table}<h3>Confusion matrix</h3>{matrix}<h3>Most confused pairs</h3>{confused}')
 
 
 # -- 3 and 5. cards: an image, its top-5 and its heatmaps --------------------------------------------

@@ -88,7 +88,7 @@ def accuracy_part(model, data, evaluation):
 
 
 # -- panels: one image, two classes, every method ----------------------------------------------------
-def panels(model, images, x, probs, explained, methods, titles, trues=None, batch_size=256):
+def panels(model, images, x, probs, explained, methods, titles, trues=None, batch_size=256, step=None):
     """One card per image.
 
     images     : uint8 (M, 32, 32, 3), what the page shows
@@ -98,6 +98,7 @@ def panels(model, images, x, probs, explained, methods, titles, trues=None, batc
     methods    : method names (``npnet.explain.METHODS``)
     titles     : M strings, e.g. '#3700' or the file name
     trues      : M true class ids or Nones
+    step       : called with each method's name once its maps are computed (a progress bar)
     Returns a list of dicts: title, image, alt, top (k rows), true, maps (two dicts: role, class_id,
     name, prob, by_method {method: uri}), scales {method: colour-scale top}, features [layer dicts].
     """
@@ -105,7 +106,11 @@ def panels(model, images, x, probs, explained, methods, titles, trues=None, batc
     trues = [None] * M if trues is None else list(trues)
     classes = np.array([pair[0][1] for pair in explained] + [pair[1][1] for pair in explained], dtype=np.int64)
     doubled = np.concatenate([x, x]) if M else x
-    heatmaps = {method: chunked_maps(model.net, doubled, method, classes, batch_size) for method in methods}
+    heatmaps = {}
+    for method in methods:
+        heatmaps[method] = chunked_maps(model.net, doubled, method, classes, batch_size)
+        if step is not None:
+            step(method)
     layers = feature_map_layers(model.net, kinds=(Conv2D,))
     activations = feature_maps(model.net, x, layers) if M else {}
     cards = []
@@ -152,4 +157,4 @@ def mistake_pairs(evaluation, chosen):
 def runner_up_pairs(probs):
     """((predicted), (second most probable)) for each of the user's images."""
     order = np.argsort(-probs, axis=1, kind="stable")
-    return [(("predicted", int(row[0])), ("runner-up", int(row[1]))) for row in order]
+    return [(("predicted", int(row[0])), ("runner-up", int(row[min(1, len(row) - 1)]))) for row in order]

@@ -26,9 +26,9 @@ def sample_positions(total, count):
     return np.unique(np.round(np.linspace(0, total - 1, count)).astype(np.int64))
 
 
-def scored_sample(model, data, x, methods, count, seed=0, steps=32, batch_size=512):
+def scored_sample(model, data, x, methods, count, seed=0, steps=32, batch_size=512, step=None):
     """{"images", "sample", "methods": {name: row}, "baselines": {...}} or {"skipped": why} for a split
-    without sign boxes."""
+    without sign boxes. ``step(name)`` is called after each method and baseline (a progress bar)."""
     from ..commands import faithfulness
     boxes = data.boxes.astype(np.float64)
     empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
@@ -43,6 +43,8 @@ def scored_sample(model, data, x, methods, count, seed=0, steps=32, batch_size=5
     for name, explain in faithfulness.explainers(methods, x, classes, seed).items():
         scored[name], _, _ = faithfulness.score(model.net, randomized, x, boxes, classes, explain, settings,
                                                 _NoBar())
+        if step is not None:
+            step(f"faithfulness: {name}")
     baselines = faithfulness.BASELINES
     return {"images": len(rows), "sample": f"{len(rows)} of {len(data):,} images, evenly spaced",
             "methods": {k: v for k, v in scored.items() if k not in baselines},

@@ -30,8 +30,9 @@ def number(value):
     return "" if value is None else repr(float(value))
 
 
-def document(title, meta, parts, methods, card_hint):
-    """The whole page. parts: list of (id, heading, lead, html body) in order; the numbered headings."""
+def document(title, meta, parts, card_hint):
+    """The whole page. title: text; meta: HTML (escaped by the caller); parts: (id, heading, lead, HTML body)
+    in page order, numbered 1, 2, ...; card_hint: the feature-map dialog's note."""
     nav = "".join(f'<a href="#{e(id_)}">{e(heading)}</a>' for id_, heading, _, _ in parts)
     sections = "".join(
         f'<section id="{e(id_)}" aria-labelledby="{e(id_)}-heading"><h2 id="{e(id_)}-heading">{i}. {e(heading)}</h2>'

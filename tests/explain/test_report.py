@@ -232,6 +232,14 @@ def test_your_images_are_explained_for_the_predicted_class_and_the_runner_up(cli
     assert captions[-4:] == ["predicted", "runner-up"] * 2
 
 
+def test_an_unreadable_image_of_yours_is_one_line_before_any_work(cli, capsys, model_file, data_folder, odd_images,
+                                                                  corrupt_image, tmp_path):
+    status, out, err = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW, "--images",
+                           odd_images[0], corrupt_image, "--out", tmp_path)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and str(corrupt_image) in err
+    assert not (tmp_path / "report.html").exists()
+
+
 def test_a_whole_faithfulness_run_can_be_shown_from_its_json(cli, capsys, model_file, data_folder, tmp_path):
     status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", data_folder,
                          "--limit", 4, "--methods", "gradcam", "--steps", 4, "--out", tmp_path / "f")

@@ -29,7 +29,12 @@ def evaluate(model, images, labels):
     Returns Evaluation(probs (N, K), predicted (N,), labels (N,), confusion (K, K), accuracy)."""
     images = check_images(model, images)
     labels = check_labels(labels, len(images), model.output_shape[-1])
-    probs = model.predict_proba(images)
+    return evaluation_of(model.predict_proba(images), labels)
+
+
+def evaluation_of(probs, labels):
+    """Evaluation(probs, predicted, labels, confusion, accuracy) of probabilities ``probs`` (N, K) already
+    computed (e.g. averaged over test-time views, ``npnet.tta``) against checked ``labels`` (N,)."""
     predicted = probs.argmax(axis=1)
     confusion = confusion_matrix(labels, predicted, probs.shape[1])
     accuracy = float((predicted == labels).mean()) if len(labels) else float("nan")

@@ -10,6 +10,7 @@ import numpy as np
 from ..data.names import OFFICIAL_NAMES
 from ..errors import NpnetError
 from ..preprocessing import preprocess
+from ..tta import predict_proba_tta
 from .inputs import check_images, check_top
 
 Prediction = namedtuple("Prediction", "class_id name prob")
@@ -35,13 +36,20 @@ def top_k(probs, top=5, class_names=None):
     return [[Prediction(int(k), names[k], float(p[k])) for k in row] for p, row in zip(probs, order)]
 
 
-def predict(model, images, top=5, class_names=None, preprocessing=None):
+def predict(model, images, top=5, class_names=None, preprocessing=None, tta=None):
     """Top-``top`` predictions of each image: N lists of Prediction(class_id, name, prob).
 
     images        : model input (N, 32, 32, 3); uint8 when ``preprocessing`` (the spec) is given
     class_names   : names for the K classes (default: see ``model_class_names``)
+    tta           : a number of test-time views 1..9 (``npnet.tta``; needs uint8 images and
+                    ``preprocessing``): prob is then the mean over the views
     """
     top = check_top(top)
+    if tta is not None:
+        if preprocessing is None:
+            raise ValueError("test-time augmentation works on uint8 images: give preprocessing=spec")
+        probs = predict_proba_tta(model, check_images(model, images), preprocessing, tta)
+        return top_k(probs, top, model_class_names(model, class_names))
     if preprocessing is not None:
         images = preprocess(images, preprocessing)
     probs = model.predict_proba(check_images(model, images))

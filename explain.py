@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Explain a trained npnet model: what it predicts, what its filters see, where it looks, where it fails.
 
-    explain.py predict   --model M.h5 IMAGE...          top-5 classes with probabilities (--json)
+    explain.py predict   --model M.h5 IMAGE...          top-5 classes with probabilities (--json, --tta N)
     explain.py features  --model M.h5 IMAGE             every conv layer's feature maps, one PNG each
     explain.py gradcam   --model M.h5 IMAGE [--method NAME] [--class C ...] [--true C] [--layer L]
     explain.py attribute --model M.h5 IMAGE... --method NAME [--class C ...] [--sign abs|positive|all]
     explain.py compare   --model M.h5 IMAGE... [--methods a,b,c|all] [--class C ...] [--true C ...]
     explain.py compare   --model M.h5 --data SPLIT --index N...   images of a labelled split, by position
-    explain.py evaluate  --model M.h5 --data PATH       accuracy, per-class accuracy, confusion matrix (--json)
+    explain.py evaluate  --model M.h5 --data PATH       accuracy, per-class, confusion matrix, hard view (--json, --tta N)
     explain.py errors    --model M.h5 --data PATH       gallery of the most confident mistakes, with Grad-CAM
     explain.py faithfulness --model M.h5 --data PATH    every method scored on the sign boxes, beside baselines (--json)
     explain.py report    --data PATH [--model M.h5]     one self-contained web page: accuracy, mistakes, every method

@@ -86,9 +86,10 @@ def run(args):
 def mistakes_html(cards, methods, total, shown):
     if not total:
         return '<p class="note">No image is misclassified.</p>'
-    beyond = (f" {total - shown:,} more mistakes are not shown (--limit {shown})." if total > shown else "")
-    return (f'<p class="note" id="mistake-count" data-total="{total}" data-shown="{shown}">{total:,} mistakes; the '
-            f'{shown:,} most confident shown.{beyond} Click an image for its feature maps.</p>'
+    shown_text = (f"the {shown:,} most confident shown. {total - shown:,} more mistakes are not shown (--limit {shown})."
+                  if total > shown else "all shown, most confident first.")
+    return (f'<p class="note" id="mistake-count" data-total="{total}" data-shown="{shown}">{total:,} mistakes; '
+            f'{shown_text} Click an image for its feature maps.</p>'
             + page.method_selector(methods) + page.cards_html(cards, methods))
 
 

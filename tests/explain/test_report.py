@@ -303,3 +303,14 @@ def test_sample_positions_are_distinct_evenly_spaced_and_include_both_ends():
     assert len(positions) == 100 and positions[0] == 0 and positions[-1] == 4409
     assert np.all(np.diff(positions) >= 44) and np.all(np.diff(positions) <= 45)
     assert faithfulness.sample_positions(7, 100).tolist() == list(range(7))
+
+
+def test_bold_marks_where_a_method_beats_the_centred_blob_and_never_on_randomization():
+    from npnet.report import page
+    row = {"energy_in_box": 0.9, "pointing_game": 1.0, "deletion_auc": 0.2, "insertion_auc": 0.8,
+           "randomization": 0.1, "seconds_per_image": 0.01}
+    centre = {"energy_in_box": 0.8, "pointing_game": 1.0, "deletion_auc": 0.1, "insertion_auc": 0.7,
+              "randomization": 1.0, "seconds_per_image": 0.0}
+    html = Page(page.faithfulness_html({"sample": "2 images", "methods": {"m": row}, "baselines": {"centre": centre}}))
+    bold = [a["data-value"] for a in html.all("td", class_="beats")]
+    assert bold == [repr(0.9), repr(0.8)]          # energy and insertion; not the tie, deletion or randomization

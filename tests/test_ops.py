@@ -78,6 +78,24 @@ def test_bias_relu_maxpool_is_the_pool_of_bias_relu_and_keeps_nan(rng, module):
     assert np.isnan(out[0, 0, 0, 2])
 
 
+@pytest.mark.parametrize("insert", [False, True])
+@pytest.mark.parametrize("fill_shape", [(), (3, 5, 4, 2)], ids=["one value", "per value"])
+def test_perturbed_images_fast_equals_reference(rng, insert, fill_shape):
+    images = rng.standard_normal((3, 5, 4, 2)).astype(np.float32)
+    ranks = np.array([rng.permutation(20).reshape(5, 4) for _ in range(3)])
+    limits = np.array([0, 7, 13, 20])
+    image_of, step_of = np.divmod(np.arange(3 * 4), 4)
+    fill = np.broadcast_to(rng.standard_normal(fill_shape).astype(np.float32), images.shape)
+    fast_rows = fast.perturbed_images(images, ranks, limits, image_of, step_of, fill, insert)
+    np.testing.assert_array_equal(fast_rows, reference.perturbed_images(images, ranks, limits, image_of, step_of,
+                                                                         fill, insert))
+    moved = ranks[image_of[5]] < limits[step_of[5]]        # image 1 after step 1: its 7 first pixels
+    assert moved.sum() == 7
+    expected = np.where(moved[..., None], images[1], fill[1]) if insert else \
+        np.where(moved[..., None], fill[1], images[1])
+    np.testing.assert_array_equal(fast_rows[5], expected)
+
+
 def test_maxpool_fast_and_reference_break_ties_alike(rng):
     x = rng.integers(0, 2, size=(3, 8, 8, 5)).astype(np.float32)  # many tied windows
     np.testing.assert_array_equal(fast.maxpool_forward(x, 2)[1], reference.maxpool_forward(x, 2)[1])

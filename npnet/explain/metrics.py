@@ -19,7 +19,7 @@ is an NpnetError, never a silent score.
 """
 import numpy as np
 
-from .. import inference
+from .. import inference, ops
 from ..errors import NpnetError
 from ..losses import softmax
 from .gradcam import resolve_classes
@@ -122,27 +122,23 @@ def perturbation_curves(model, images, maps, classes, steps, baseline, insert, b
 
     Deletion (insert=False): image k holds ``baseline`` at the counts[k] first-ranked pixels.
     Insertion (insert=True): the baseline image with the counts[k] first-ranked pixels restored.
-    All C channels of a pixel move together. Rows (image n, step k) run in batches of ``batch_size``.
+    All C channels of a pixel move together. Rows (image n, step k) run in batches of ``batch_size``,
+    each built by ``ops.perturbed_images`` and run through the inference path (``inference.logits``).
     """
     N, H, W, C = images.shape
     maps = check_maps(maps, N)
     if maps.shape[1:] != (H, W):
         raise NpnetError(f"maps of size {maps.shape[1:]} for images of size {(H, W)}")
-    fill = np.asarray(baseline, dtype=images.dtype)
-    if fill.ndim:                           # an array: one value per input value, gathered per row
-        fill = np.broadcast_to(fill, images.shape)
+    fill = np.broadcast_to(np.asarray(baseline, dtype=images.dtype), images.shape)
     chosen = resolve_classes(classes, inference.logits(model, images))
-    ranks = pixel_ranks(maps).astype(np.min_scalar_type(H * W))         # int16 for 32x32: less to gather
+    ranks = pixel_ranks(maps)
     counts = step_counts(H * W, steps)
-    limits = counts.astype(ranks.dtype)
     image_of, step_of = np.divmod(np.arange(N * (steps + 1)), steps + 1)
     curves = np.empty(N * (steps + 1))
     for part in batches(len(image_of), batch_size):
         n, k = image_of[part], step_of[part]
-        moved = (ranks[n] < limits[k][:, None, None])[..., None]                  # (B, H, W, 1)
-        filled = fill[n] if fill.ndim else fill
-        batch = np.where(moved, images[n], filled) if insert else np.where(moved, filled, images[n])
-        probabilities = softmax(inference.logits(model, np.ascontiguousarray(batch)))
+        batch = ops.active().perturbed_images(images, ranks, counts, n, k, fill, insert)     # (B, H, W, C)
+        probabilities = softmax(inference.logits(model, batch))
         curves[part] = probabilities[np.arange(len(n)), chosen[n]]
     return curves.reshape(N, steps + 1), counts
 

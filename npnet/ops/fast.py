@@ -246,6 +246,22 @@ def _bias_relu_maxpool(z, bias, relu, pool, out=None):
     return pooled
 
 
+def _perturbed_images(images, ranks, limits, image_of, step_of, fill, insert):
+    # one row per (image, step); fill is an array of the images' shape (a broadcast view for one value)
+    B = image_of.shape[0]
+    _, H, W, C = images.shape
+    out = np.empty((B, H, W, C), dtype=images.dtype)
+    for b in prange(B):
+        n, limit = image_of[b], limits[step_of[b]]
+        for i in range(H):
+            for j in range(W):
+                moved = ranks[n, i, j] < limit
+                use_image = moved if insert else not moved
+                for c in range(C):
+                    out[b, i, j, c] = images[n, i, j, c] if use_image else fill[n, i, j, c]
+    return out
+
+
 _find_winner_offsets = njit(cache=True)(_winner_offsets)
 im2col = _compile(_im2col)
 col2im = _compile(_col2im)
@@ -257,6 +273,7 @@ column_sums = _compile(_column_sums)
 conv_pool_weight_grads = _compile(_conv_pool_weight_grads)
 conv_pool_input_grad = _compile(_conv_pool_input_grad)
 bias_relu_maxpool = _compile(_bias_relu_maxpool)
+perturbed_images = _compile(_perturbed_images)
 
 
 def bias_relu_backward(dout, out, relu):

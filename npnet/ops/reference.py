@@ -122,6 +122,21 @@ def bias_relu_maxpool(z, bias, relu, pool, out=None):
     return out
 
 
+def perturbed_images(images, ranks, limits, image_of, step_of, fill, insert):
+    """The deletion / insertion metric's images (``explain.metrics``), one row per (image, step):
+
+        images (N, H, W, C), ranks (N, H, W) each pixel's place in its map's order, limits (S,) the
+        pixels moved after each step, image_of, step_of (B,) each row's image and step, fill (N, H, W, C)
+        the baseline's values (a broadcast view for one value)  ->  (B, H, W, C) with, in row b,
+        moved = ranks[image_of[b]] < limits[step_of[b]], every channel of a pixel alike:
+            deletion (insert=False): fill where moved, the image elsewhere
+            insertion (insert=True): the image where moved, fill elsewhere
+    """
+    moved = (ranks[image_of] < limits[step_of][:, None, None])[..., None]
+    kept, filled = images[image_of], fill[image_of]
+    return np.where(moved, kept, filled) if insert else np.where(moved, filled, kept)
+
+
 def relu_backward(dout, out):
     """dz = dout where the unit was active (out > 0), else 0. A fresh array: dout is left untouched.
 

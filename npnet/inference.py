@@ -75,7 +75,18 @@ def predict_logits(model, x, after=None, slice_images=None, threads=None):
 
 
 def default_threads():
-    return 1 if numba.config.DISABLE_JIT else numba.get_num_threads()
+    """numba's thread count, or 1 where slices cannot run on threads at once: with
+    ``NUMBA_DISABLE_JIT=1`` (the kernels hold the GIL) or under numba's 'workqueue' threading layer
+    (the fallback without OpenMP or TBB), which does not allow parallel kernels from two threads."""
+    if numba.config.DISABLE_JIT:
+        return 1
+    try:
+        layer = numba.threading_layer()
+    except ValueError:              # no parallel kernel has run yet: run a tiny one, so numba picks
+        from .ops import fast
+        fast.bias_relu(np.zeros((1, 1), dtype=np.float32), np.zeros(1, dtype=np.float32), False)
+        layer = numba.threading_layer()
+    return numba.get_num_threads() if layer in ("omp", "tbb") else 1
 
 
 _pools = {}

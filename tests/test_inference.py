@@ -144,3 +144,13 @@ def test_an_error_in_a_worker_thread_reaches_the_caller(rng, monkeypatch):
     monkeypatch.setattr(inference, "conv_pool_step", lambda conv, pool_size: broken)
     with pytest.raises(RuntimeError, match="kernel failed"):
         inference.predict_logits(model, images(8, rng), slice_images=2, threads=2)
+
+
+def test_slices_run_on_numbas_thread_count_only_under_a_thread_safe_layer(monkeypatch):
+    import numba
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", False)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
+    assert inference.default_threads() == 1
+    monkeypatch.setattr(numba, "threading_layer", lambda: "omp")
+    assert inference.default_threads() == 2

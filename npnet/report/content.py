@@ -30,13 +30,16 @@ EXAMPLES_PER_PAIR = 3             # images shown under each confused pair
 
 # -- the model --------------------------------------------------------------------------------------
 def model_part(model):
-    """{layers, parameters, preprocessing, recipe, curves, epoch, history_note}: what was trained and
+    """{layers, parameters, preprocessing, recipe, curves, epoch, history_note, source (a Keras file's format),
+    preprocessing_assumed}: what was trained and
     how. The learning curves come from ``history.json`` beside the checkpoint, when it is there."""
     layers = [(layer.name, layer.keras_type or type(layer).__name__, str(layer.output_shape), layer.count_params())
               for layer in model.net.layers]
     part = {"layers": layers, "parameters": model.net.count_params(),
             "preprocessing": json.dumps(model.spec), "recipe": model.metadata.get("recipe"),
-            "epoch": model.metadata.get("epoch"), "curves": None, "history_note": None}
+            "epoch": model.metadata.get("epoch"), "curves": None, "history_note": None,
+            "source": model.metadata.get("keras_format"), "source_version": model.metadata.get("keras_version"),
+            "preprocessing_assumed": bool(model.metadata.get("preprocessing_assumed"))}
     history, note = read_history(Path(model.path).parent / "history.json")
     part["history_note"] = note
     if history:

@@ -54,7 +54,12 @@ def document(title, meta, parts, card_hint):
 
 # -- 1. the model -----------------------------------------------------------------------------------
 def model_html(part):
-    facts = [("parameters", f"{part['parameters']:,}"), ("preprocessing", f"<code>{e(part['preprocessing'])}</code>")]
+    assumed = " (assumed: a Keras file does not record it)" if part["preprocessing_assumed"] else ""
+    facts = [("parameters", f"{part['parameters']:,}"),
+             ("preprocessing", f"<code>{e(part['preprocessing'])}</code>{e(assumed)}")]
+    if part["source"]:
+        version = f" (Keras {part['source_version']})" if part["source_version"] else ""
+        facts.insert(0, ("read from", e(part["source"] + version)))
     if part["epoch"] is not None:
         facts.append(("checkpoint epoch", e(part["epoch"])))
     recipe = part["recipe"] if isinstance(part["recipe"], dict) else {}

@@ -97,3 +97,19 @@ def test_explain_refuses_an_unsupported_keras_file_in_one_line(tmp_path):
     assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0] == f"explain.py: {path}: layer 'conv2d_1' (Conv2D): strides [2, 2]; npnet would need stride 1 " \
                        "(a strided convolution)"
+
+
+def test_explain_report_runs_on_a_keras_file_and_says_no_recipe_was_recorded(tmp_path, keras_seed):
+    import pickle
+    rng = np.random.default_rng(2)
+    split = {"features": rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8),
+             "labels": rng.integers(0, 43, 12).astype(np.uint8), "sizes": np.full((12, 2), 32, dtype=np.int32),
+             "coords": np.tile(np.array([2, 2, 30, 30], dtype=np.int32), (12, 1))}
+    with open(tmp_path / "test.p", "wb") as handle:
+        pickle.dump(split, handle)
+    result = explain("report", "--model", keras_seed["keras"], "--data", tmp_path / "test.p", "--methods", "gradcam",
+                     "--limit", 2, "--faithfulness-images", 0, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "not recorded in the checkpoint" in page and "no history.json beside the checkpoint" in page
+    assert "(assumed: a Keras file does not record it)" in page and "read from" in page

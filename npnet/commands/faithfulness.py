@@ -56,9 +56,10 @@ def boxed_split(path, split, limit, cache_dir=None):
 
 
 # -- scoring --------------------------------------------------------------------------------------
-def score(net, randomized, x, boxes, classes, explain, args, bar):
+def score(net, randomized, x, boxes, ends, explain, args, bar):
     """Score one explanation, chunk by chunk. ``explain(net, rows)`` -> maps (n, H, W) of x[rows];
-    ``randomized``: ``net`` with every weight re-initialized (``fully_randomized``).
+    ``randomized``: ``net`` with every weight re-initialized (``fully_randomized``); ``ends``: the
+    classes and the curves' shared first and last points (``metrics.curve_ends``), for every method.
 
     Returns {column: value} for the table (means; NaN energies left out and counted) and the mean
     deletion and insertion curves (steps + 1,) with their x.
@@ -71,10 +72,10 @@ def score(net, randomized, x, boxes, classes, explain, args, bar):
         seconds += time.perf_counter() - began
         energy.append(metrics.energy_in_box(maps, boxes[rows]))
         pointing.append(metrics.pointing_game(maps, boxes[rows]))
-        for curves, insert in ((deletion, False), (insertion, True)):
-            curve, counts = metrics.perturbation_curves(net, x[rows], maps, classes[rows], args.steps, 0.0,
-                                                        insert, args.batch_size)
-            curves.append(curve)
+        deleted, inserted, counts = metrics.deletion_and_insertion_curves(
+            net, x[rows], maps, tuple(end[rows] for end in ends), args.steps, 0.0, args.batch_size)
+        deletion.append(deleted)
+        insertion.append(inserted)
         rho.append(metrics.spearman(maps, explain(randomized, rows)))
         bar.update(1)
     energy, rho = np.concatenate(energy), np.concatenate(rho)
@@ -145,13 +146,14 @@ def run(args):
     classes = data.labels if args.target == "true" else predicted
     explain = explainers(methods, x, classes, args.seed)
     randomized = fully_randomized(model.net, args.seed)
+    ends = metrics.curve_ends(model.net, x, classes, 0.0, args.batch_size)   # the same for every method
     chunks = -(-len(x) // args.batch_size)
     rows, curves, energies = {}, {}, {}
     with tqdm(total=chunks * len(explain), desc="faithfulness", unit="chunk", file=sys.stderr,
               disable=None, leave=False) as bar:
         for name, function in explain.items():
             bar.set_postfix_str(name)
-            rows[name], curves[name], energies[name] = score(model.net, randomized, x, boxes, classes, function, args, bar)
+            rows[name], curves[name], energies[name] = score(model.net, randomized, x, boxes, ends, function, args, bar)
     print(as_json(rows, len(x)) if args.json else table(rows, len(x), data.source, args.target))
     out = out_dir(args)
     for path in figures(model.net, data, x, boxes, classes, methods, curves, energies, args, out):

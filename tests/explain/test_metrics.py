@@ -228,6 +228,39 @@ def test_each_image_is_scored_for_its_own_class():
     np.testing.assert_allclose(auc, [(model.HIGH + model.LOW) / 2, 1 - (model.HIGH + model.LOW) / 2], rtol=1e-6)
 
 
+@pytest.mark.parametrize("steps", [1, 2, 16])
+def test_both_curves_with_shared_ends_are_the_two_perturbation_curves(steps):
+    rng = np.random.default_rng(4)
+    region = rng.random((H, W)) < 0.4
+    images, maps, classes = rng.random((3, H, W, 3)).astype(np.float32), rng.random((3, H, W)), np.array([0, 1, 0])
+    model = KeptValuesModel(region)
+    ends = metrics.curve_ends(model, images, classes, 0.25)
+    deletion, insertion, counts = metrics.deletion_and_insertion_curves(model, images, maps, ends, steps, 0.25, 5)
+    for curves, insert in ((deletion, False), (insertion, True)):
+        expected, expected_counts = metrics.perturbation_curves(model, images, maps, classes, steps, 0.25, insert, 5)
+        np.testing.assert_allclose(curves, expected, rtol=1e-6)
+        np.testing.assert_array_equal(counts, expected_counts)
+
+
+def test_the_shared_ends_are_one_forward_and_only_the_inner_steps_run_per_map():
+    model = KeptValuesModel(np.ones((H, W), dtype=bool))
+    images, maps = ones_images(4), np.random.default_rng(5).random((4, H, W))
+    ends = metrics.curve_ends(model, images, None, 0.0)
+    assert model.calls == [8]                              # the 4 images and their 4 baseline images
+    metrics.deletion_and_insertion_curves(model, images, maps, ends, 8, 0.0, 100)
+    assert model.calls == [8, 28, 28]                      # 4 images x 7 inner steps, deletion then insertion
+
+
+def test_the_ends_use_the_predicted_class_unless_given():
+    model = KeptValuesModel(np.ones((H, W), dtype=bool))   # p(class 0) = HIGH on an image of ones
+    chosen, original, empty = metrics.curve_ends(model, ones_images(2), None, 0.0)
+    np.testing.assert_array_equal(chosen, [0, 0])
+    np.testing.assert_allclose(original, model.HIGH, rtol=1e-6)
+    np.testing.assert_allclose(empty, model.LOW, rtol=1e-6)
+    chosen, original, _ = metrics.curve_ends(model, ones_images(2), [1, 0], 0.0)
+    np.testing.assert_allclose(original, [1 - model.HIGH, model.HIGH], rtol=1e-6)
+
+
 # -- baselines ------------------------------------------------------------------------------------
 def test_the_centre_baseline_peaks_in_the_middle_and_falls_by_a_quarter_side_sigma():
     maps = metrics.centre_maps(2, 32, 32)

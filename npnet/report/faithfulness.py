@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import NpnetError
+from ..explain import metrics
 from ..reading import read_regular
 
 JSON_BYTES = 1 << 20
@@ -39,10 +40,10 @@ def scored_sample(model, data, x, methods, count, seed=0, steps=32, batch_size=5
     x, boxes, classes = x[rows], boxes[rows], data.labels[rows]
     settings = SimpleNamespace(batch_size=batch_size, steps=steps)
     randomized = faithfulness.fully_randomized(model.net, seed)
+    ends = metrics.curve_ends(model.net, x, classes, 0.0, batch_size)     # shared by every method, as the command
     scored = {}
     for name, explain in faithfulness.explainers(methods, x, classes, seed).items():
-        scored[name], _, _ = faithfulness.score(model.net, randomized, x, boxes, classes, explain, settings,
-                                                _NoBar())
+        scored[name], _, _ = faithfulness.score(model.net, randomized, x, boxes, ends, explain, settings, _NoBar())
         if step is not None:
             step(f"faithfulness: {name}")
     baselines = faithfulness.BASELINES

@@ -314,3 +314,34 @@ def test_bold_marks_where_a_method_beats_the_centred_blob_and_never_on_randomiza
     html = Page(page.faithfulness_html({"sample": "2 images", "methods": {"m": row}, "baselines": {"centre": centre}}))
     bold = [a["data-value"] for a in html.all("td", class_="beats")]
     assert bold == [repr(0.9), repr(0.8)]          # energy and insertion; not the tie, deletion or randomization
+
+
+def test_the_faithfulness_sample_is_scored_as_the_faithfulness_command_scores_it(cli, capsys, model_file, data_folder,
+                                                                                tmp_path):
+    status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", data_folder,
+                         "--methods", "gradcam,saliency", "--out", tmp_path / "f")
+    assert status == 0
+    expected = json.loads(out)
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, "--methods",
+                       "gradcam,saliency", "--limit", "1", "--faithfulness-images", "1000", "--out", tmp_path / "r")
+    assert status == 0
+    page = Page((tmp_path / "r" / "report.html").read_text())
+    shown = [[a.get("data-value") for t, a in row] for row in table_rows(page, "faith")]
+    for row, name in zip(shown, ["gradcam", "saliency", "centre", "random"]):
+        want = {**expected["methods"], **expected["baselines"]}[name]
+        for value, key in zip(row, ["energy_in_box", "pointing_game", "deletion_auc", "insertion_auc",
+                                    "randomization"]):
+            assert (value == "" and want[key] is None) or float(value) == want[key]
+
+
+def table_rows(page, table_class):
+    """The data cells (tag, attributes) of each body row of the table with that class."""
+    rows, inside = [], False
+    for tag, attributes in page.tags:
+        if tag == "table":
+            inside = table_class in attributes.get("class", "").split()
+        elif inside and tag == "tr" and attributes.get("class") in ("method", "baseline"):
+            rows.append([])
+        elif inside and rows and tag == "td" and "data-value" in attributes:
+            rows[-1].append((tag, attributes))
+    return rows

@@ -199,7 +199,9 @@ def figures(net, data, x, boxes, classes, methods, curves, energies, args, out):
     fig.suptitle("randomization cascade: image 0, weights re-initialized from the top layer down", fontsize=8)
     paths.append(save(fig, out / "randomization_cascade.png"))
 
-    mean_energy = np.nanmean(np.array([energies[m] for m in methods]), axis=0) if methods else np.zeros(len(x))
+    stacked = np.array([energies[m] for m in methods]) if methods else np.full((1, len(x)), np.nan)
+    counted = (~np.isnan(stacked)).sum(axis=0)          # an image whose every map was empty has no mean: NaN
+    mean_energy = np.where(counted > 0, np.nansum(stacked, axis=0) / np.maximum(counted, 1), np.nan)
     worst = np.argsort(np.nan_to_num(mean_energy, nan=np.inf), kind="stable")[:8]
     fig = Figure(figsize=(max(1.1 * (len(methods) + 1), 5.5), 1.25 * len(worst) + 0.6), layout="constrained")
     axes = np.array(fig.subplots(len(worst), len(methods) + 1, squeeze=False))

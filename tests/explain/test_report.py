@@ -316,13 +316,13 @@ def test_bold_marks_where_a_method_beats_the_centred_blob_and_never_on_randomiza
     assert bold == [repr(0.9), repr(0.8)]          # energy and insertion; not the tie, deletion or randomization
 
 
-def test_the_faithfulness_sample_is_scored_as_the_faithfulness_command_scores_it(cli, capsys, model_file, data_folder,
-                                                                                tmp_path):
-    status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", data_folder,
+def test_the_faithfulness_sample_is_scored_as_the_faithfulness_command_scores_it(cli, capsys, model_file, tmp_path):
+    split = write_pickle(tmp_path / "test.p", 10)
+    status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", split,
                          "--methods", "gradcam,saliency", "--out", tmp_path / "f")
     assert status == 0
     expected = json.loads(out)
-    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, "--methods",
+    status, _, _ = run(cli, capsys, "report", "--model", model_file, "--data", split, "--methods",
                        "gradcam,saliency", "--limit", "1", "--faithfulness-images", "1000", "--out", tmp_path / "r")
     assert status == 0
     page = Page((tmp_path / "r" / "report.html").read_text())

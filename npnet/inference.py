@@ -2,6 +2,7 @@
 
     logits = predict_logits(model, x)                   x (N, H, W, C) -> (N, K), as model.forward(x)
     logits = predict_logits(model, a, after="conv2d_3") a = that layer's output (Ablation-CAM's forwards)
+    a      = predict_logits(model, x, before="conv2d_3") conv2d_3's input (Grad-CAM's forward below it)
 
 ``Sequential.forward(x, training=False)`` runs each layer over the whole batch and keeps what a
 backward needs (each layer's output, the pools' winners, the padded inputs): Grad-CAM and the
@@ -37,11 +38,13 @@ from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 SLICE_IMAGES = 32
 
 
-def predict_logits(model, x, after=None, slice_images=None, threads=None):
+def predict_logits(model, x, after=None, before=None, slice_images=None, threads=None):
     """The model's output for ``x`` (N, ...) in inference mode, slice by slice, keeping no caches.
 
     after: the name of a layer; ``x`` is then that layer's output and only the layers above it run
     (``passes.forward_from`` without the caches). The first layer run checks x's shape and dtype.
+    before: the name of a layer; only the layers below it run, and the result is its input (what
+    ``passes.cached_forward`` feeds to the layers that must keep their caches for a backward).
     slice_images: images per slice (default ``SLICE_IMAGES``); threads: slices computed at once
     (default numba's thread count; 1 with ``NUMBA_DISABLE_JIT=1``, where kernels hold the GIL).
     """
@@ -49,6 +52,8 @@ def predict_logits(model, x, after=None, slice_images=None, threads=None):
     if after is not None:
         names = [layer.name for layer in layers]
         layers = layers[names.index(model.layer(after).name) + 1:]
+    if before is not None:
+        layers = layers[:[layer.name for layer in layers].index(model.layer(before).name)]
     if not layers:
         return x
     layers[0].check_input(x)

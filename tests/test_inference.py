@@ -14,13 +14,13 @@ from tolerances import assert_same_sums
 SEED_NET_TERMS = [27 + 1, 128 + 1, 512 + 1, 1152 + 1, 256 + 1, 128 + 1, 64 + 1]   # each layer's sums
 
 
-def magnitudes(model, x, after=None):
+def magnitudes(model, x, after=None, before=None):
     """The scale of every logit: the same forward with every weight and input by its magnitude (all
     values >= 0, so each ReLU passes everything and each pool keeps the largest magnitude)."""
     absolute = copy.deepcopy(model)
     for value in absolute.params().values():
         np.abs(value, out=value)
-    return inference.predict_logits(absolute, np.abs(x), after=after).astype(np.float64)
+    return inference.predict_logits(absolute, np.abs(x), after=after, before=before).astype(np.float64)
 
 
 def images(n, rng, shape=(32, 32, 3)):
@@ -70,6 +70,24 @@ def test_layers_above_a_given_layer_run_on_its_output(rng):
     A = model.layer("conv2d_3").output.copy()
     assert_same_sums(inference.predict_logits(model, A, after="conv2d_3"), model.forward(x),
                      magnitudes(model, A, after="conv2d_3"), SEED_NET_TERMS[3:])
+
+
+def test_layers_below_a_given_layer_give_its_input(rng):
+    model = trained_like(seed_net(), rng)
+    x = images(7, rng)
+    model.forward(x, training=False)
+    assert_same_sums(inference.predict_logits(model, x, before="conv2d_3"),
+                     model.layer("max_pooling2d_2").output, magnitudes(model, x, before="conv2d_3"),
+                     SEED_NET_TERMS[:2])
+
+
+def test_the_layers_between_after_and_before_run_alone(rng):
+    model = trained_like(seed_net(), rng)
+    model.forward(images(3, rng), training=False)
+    pooled = model.layer("max_pooling2d_1").output
+    assert_same_sums(inference.predict_logits(model, pooled, after="max_pooling2d_1", before="conv2d_3"),
+                     model.layer("max_pooling2d_2").output,
+                     magnitudes(model, pooled, after="max_pooling2d_1", before="conv2d_3"), SEED_NET_TERMS[1:2])
 
 
 def test_no_layer_cache_changes(rng):

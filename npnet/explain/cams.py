@@ -18,7 +18,7 @@ its derivative, as pytorch-grad-cam computes it. Eigen-CAM needs no gradient and
 """
 import numpy as np
 
-from .passes import class_gradient
+from .passes import cached_forward, class_gradient
 
 
 def activations_and_gradient(model, images, classes, target):
@@ -65,7 +65,7 @@ def layercam(model, images, classes, target):
 
 
 def eigencam(model, images, classes, target):
-    model.forward(images, training=False)
+    cached_forward(model, images, keep_from=target.name)
     A = target.output
     N, h, w, K = A.shape
     rows = A.reshape(N, h * w, K).astype(np.float64)

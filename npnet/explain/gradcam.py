@@ -20,6 +20,7 @@ from ..errors import NpnetError
 from ..layers import Conv2D
 from ..preprocessing import preprocess
 from .inputs import check_images
+from .passes import cached_forward, resolve_classes  # noqa: F401  (resolve_classes: public here too)
 
 
 def last_conv_layer(model):
@@ -44,23 +45,6 @@ def target_layer(model, layer=None):
     return model.layer(name)
 
 
-def resolve_classes(classes, logits):
-    """Per-image class ids (N,) int64: the predicted class when ``classes`` is None, else an int
-    for every image, or one id per image. Ids outside 0..K-1 raise NpnetError."""
-    N, K = logits.shape
-    if classes is None:
-        return logits.argmax(axis=1).astype(np.int64)
-    requested = np.asarray(classes)
-    if requested.ndim > 1 or requested.size not in (1, N) or requested.dtype.kind not in "iu":
-        raise NpnetError(f"classes: expected one class id or {N} (one per image) as whole numbers, "
-                         f"got shape {requested.shape} of {requested.dtype}")
-    chosen = np.broadcast_to(requested.astype(np.int64).reshape(-1), (N,)).copy()
-    bad = chosen[(chosen < 0) | (chosen >= K)]
-    if bad.size:
-        raise NpnetError(f"class id {bad[0]} is out of range: the model has classes 0..{K - 1}")
-    return chosen
-
-
 def grad_cam_weights(model, images, classes=None, layer=None):
     """One forward and one backward; returns (alpha, activations, classes, logits).
 
@@ -71,7 +55,7 @@ def grad_cam_weights(model, images, classes=None, layer=None):
         logits       (N, classes) the forward's logits
     """
     target = target_layer(model, layer)
-    logits = model.forward(images, training=False)
+    logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
     dlogits = np.zeros_like(logits)
     dlogits[np.arange(len(chosen)), chosen] = 1.0          # d y^c / d logits

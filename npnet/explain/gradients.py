@@ -42,8 +42,8 @@ import numbers
 import numpy as np
 
 from ..errors import NpnetError
-from .gradcam import grad_cam, resolve_classes
-from .passes import batches, class_gradient
+from .gradcam import grad_cam
+from .passes import batches, class_gradient, resolve_classes
 
 BATCH_ROWS = 512     # path points / noisy copies per backward: about 0.5 GB at the seed net's peak
 

@@ -22,8 +22,7 @@ import numpy as np
 from .. import inference, ops
 from ..errors import NpnetError
 from ..losses import softmax
-from .gradcam import resolve_classes
-from .passes import batches
+from .passes import batches, resolve_classes
 
 
 # -- maps and boxes -------------------------------------------------------------------------------

@@ -5,6 +5,11 @@
         dy^c / d(...) of the logit y^c (before the softmax), each image for its own class.
         Returns (gradient, logits, classes): gradient = dy^c/dx (N, H, W, C) of the model's input, or
         dy^c/dA of layer ``stop_at``'s output A (then A is ``model.layer(stop_at).output``).
+    cached_forward(model, images, keep_from=None)
+        the logits of an inference forward after which a backward can run down to layer ``keep_from``:
+        the layers below it run on the cache-free slice path (``inference.predict_logits``), it and the
+        layers above keep their caches. Grad-CAM's backward stops at its layer, so the three largest
+        outputs of the seed net (conv2d_1's and the pools' winners below conv2d_3) are never stored.
     forward_from(model, layer_name, activations, training=False)
         the logits when the layers above ``layer_name`` are fed ``activations`` in place of its output.
 
@@ -12,7 +17,26 @@ Images in a batch never mix at inference, so one batched pass gives every image 
 """
 import numpy as np
 
-from .gradcam import resolve_classes
+from .. import inference
+from ..errors import NpnetError
+from ..model import Sequential
+
+
+def resolve_classes(classes, logits):
+    """Per-image class ids (N,) int64: the predicted class when ``classes`` is None, else an int
+    for every image, or one id per image. Ids outside 0..K-1 raise NpnetError."""
+    N, K = logits.shape
+    if classes is None:
+        return logits.argmax(axis=1).astype(np.int64)
+    requested = np.asarray(classes)
+    if requested.ndim > 1 or requested.size not in (1, N) or requested.dtype.kind not in "iu":
+        raise NpnetError(f"classes: expected one class id or {N} (one per image) as whole numbers, "
+                         f"got shape {requested.shape} of {requested.dtype}")
+    chosen = np.broadcast_to(requested.astype(np.int64).reshape(-1), (N,)).copy()
+    bad = chosen[(chosen < 0) | (chosen >= K)]
+    if bad.size:
+        raise NpnetError(f"class id {bad[0]} is out of range: the model has classes 0..{K - 1}")
+    return chosen
 
 
 def onehot_dlogits(logits, classes):
@@ -29,11 +53,27 @@ def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradien
     followed by a MaxPool2D is walked back in one step that skips the pool's zeros
     (``Conv2D.backward_through_pool``), under any ReLU rule.
     """
-    logits = model.forward(images, training=False)
+    logits = cached_forward(model, images, keep_from=stop_at)
     chosen = resolve_classes(classes, logits)
     gradient = model.backward(onehot_dlogits(logits, chosen), stop_at=stop_at, param_grads=False,
                               keep_output_grads=False, fuse_conv_pool=True, relu_rule=relu_rule)
     return gradient, logits, chosen
+
+
+def cached_forward(model, images, keep_from=None):
+    """Inference logits (N, K), with the caches of layer ``keep_from`` and every layer above it kept
+    (all layers when ``keep_from`` is None, or for a model that is not a Sequential). The layers
+    below ``keep_from`` keep nothing: their ``output`` and winners are those of an earlier call.
+    The logits equal ``model.forward(images, training=False)``'s to float32 rounding."""
+    if keep_from is None or not isinstance(model, Sequential):
+        return model.forward(images, training=False)
+    names = [layer.name for layer in model.layers]
+    first_kept = names.index(model.layer(keep_from).name)
+    if first_kept == 0:
+        return model.forward(images, training=False)
+    model.layers[0].check_input(images)
+    below = inference.predict_logits(model, images, before=keep_from)
+    return forward_from(model, names[first_kept - 1], below)
 
 
 def forward_from(model, layer_name, activations, training=False):

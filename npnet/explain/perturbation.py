@@ -44,9 +44,9 @@ import numpy as np
 
 from ..errors import NpnetError
 from ..losses import softmax
-from .gradcam import bilinear_upsample, resolve_classes
 from ..inference import predict_logits
-from .passes import batches
+from .gradcam import bilinear_upsample
+from .passes import batches, cached_forward, resolve_classes
 
 
 # -- options --------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def min_max_scale(maps):
 def scorecam(model, images, classes, target, *, batch_size=256):
     """Score-CAM maps (N, h, w) at ``target``'s resolution, after the ReLU, in the model's dtype."""
     check_positive_int("batch_size", batch_size)
-    logits = model.forward(images, training=False)
+    logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
     activations = target.output.copy()
     N, h, w, K = activations.shape
@@ -96,7 +96,7 @@ def scorecam(model, images, classes, target, *, batch_size=256):
 def ablationcam(model, images, classes, target, *, batch_size=256):
     """Ablation-CAM maps (N, h, w) at ``target``'s resolution, after the ReLU, in the model's dtype."""
     check_positive_int("batch_size", batch_size)
-    logits = model.forward(images, training=False)
+    logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
     activations = target.output.copy()
     N, h, w, K = activations.shape

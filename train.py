@@ -41,6 +41,9 @@ def parse_args(argv):
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                         help="random rotation, scale, shift, contrast and brightness (no flips)")
     parser.add_argument("--augment-strength", type=float, help="scale every augmentation range (default 1)")
+    parser.add_argument("--low-resolution", type=float, metavar="FRACTION",
+                        help="show this fraction of the training images at a random lower resolution, "
+                             "16-31 px, enlarged back (default 0)")
     parser.add_argument("--label-smoothing", type=float, help="targets (1 - s) onehot + s / 43 (default 0)")
     parser.add_argument("--weight-decay", type=float, help="decoupled weight decay on kernels (default 0)")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
@@ -59,7 +62,8 @@ def parse_args(argv):
 def recipe_from(args):
     options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                "dropout": args.dropout, "preprocessing": args.preprocessing, "augment": args.augment,
-               "augment_strength": args.augment_strength, "label_smoothing": args.label_smoothing,
+               "augment_strength": args.augment_strength,
+               "low_resolution": args.low_resolution, "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema}
     try:
@@ -70,7 +74,7 @@ def recipe_from(args):
 
 #: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
-                   "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out")
+                   "low_resolution", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out")
 
 
 def refuse_ignored_options(args):

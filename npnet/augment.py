@@ -5,10 +5,17 @@ passed in, so a training run is repeatable. There are no flips: a mirrored "Keep
 right", and a mirrored "Dangerous curve to the left" is a sign that says the opposite.
 
     warped = augment(images, rng)    # uint8 or float (N, H, W, C) in 0..255 -> float32, same shape
+    blurred = lower_resolution(warped, rng, fraction=0.5)    # some images seen through fewer pixels
 """
 from dataclasses import dataclass
 
 import numpy as np
+
+from .resize import area_matrix, interpolation_matrix
+
+#: lower_resolution's smallest side, in pixels: half the input's. GTSRB's smallest crops are 25 px
+#: (signs of about 16 px inside their margin), so this goes below any sign in the collection.
+SMALLEST_SIDE = 16
 
 
 @dataclass(frozen=True)
@@ -81,3 +88,30 @@ def adjust_lighting(images, rng, config=AugmentConfig()):
     mean = images.mean(axis=(1, 2, 3), keepdims=True)
     out = ((images - mean) * contrast[:, None, None, None] + mean) * brightness[:, None, None, None]
     return np.clip(out, 0, 255, out=out)
+
+
+def lower_resolution(images, rng, fraction, smallest=SMALLEST_SIDE):
+    """A random ``fraction`` of the images, each as if photographed through fewer pixels, then enlarged.
+
+    Image n (chosen with probability ``fraction``) gets a side s_n drawn uniformly from the whole
+    numbers smallest..H-1 and becomes
+
+        out[n] = U @ (D @ image[n] @ D.T) @ U.T     D = area_matrix(H, s_n)          (s_n, H)
+                                                    U = interpolation_matrix(s_n, H)  (H, s_n)
+
+    per channel (square images, H = W): the area average a sensor with s_n pixels would record, then
+    the bilinear enlargement GTSRB applied to its crops smaller than 32 px. Digits and pictograms
+    lose their detail as in the far frames of a track. The others are returned as they are.
+    images: (N, H, H, C) float -> float32 (N, H, H, C).
+    """
+    N, H, W, _ = images.shape
+    if H != W:
+        raise ValueError(f"lower_resolution takes square images, got {H}x{W}")
+    out = np.array(images, dtype=np.float32)
+    chosen = rng.random(N) < fraction
+    sides = rng.integers(smallest, H, N)                   # drawn for every image: repeatable streams
+    for side in np.unique(sides[chosen]):
+        index = np.flatnonzero(chosen & (sides == side))
+        resize = (interpolation_matrix(side, H) @ area_matrix(H, side)).astype(np.float32)   # (H, H)
+        out[index] = np.einsum("ab,nbcz,dc->nadz", resize, out[index], resize, optimize=True)
+    return out

@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from npnet.augment import AugmentConfig, adjust_lighting, augment, random_affine
+from PIL import Image
+
+from npnet.augment import SMALLEST_SIDE, AugmentConfig, adjust_lighting, augment, lower_resolution, random_affine
+from npnet.resize import area_matrix
 
 NOTHING = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_shift=0, max_contrast=0, max_brightness=0)
 
@@ -59,3 +62,43 @@ def test_strength_scales_every_range_and_zero_strength_is_no_augmentation(rng):
     images = rng.integers(0, 256, (2, 32, 32, 3)).astype(np.uint8)
     np.testing.assert_allclose(augment(images, np.random.default_rng(0), AugmentConfig().scaled(0.0)), images,
                                atol=1e-4)
+
+
+# -- lower resolution ---------------------------------------------------------------------------------
+def test_lower_resolution_leaves_every_image_when_the_fraction_is_zero(rng):
+    images = rng.uniform(0, 255, (6, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_array_equal(lower_resolution(images, np.random.default_rng(0), 0.0), images)
+
+
+def test_lower_resolution_shrinks_by_area_then_enlarges_bilinearly(rng):
+    # reference: Pillow's bilinear enlargement (the same pixel centres as GTSRB's resizing) of the
+    # exact area average, computed by repeating every pixel `side` times and averaging blocks of 32
+    images = rng.uniform(0, 255, (5, 32, 32, 3)).astype(np.float32)
+    out = lower_resolution(images, np.random.default_rng(4), 1.0)
+    draws = np.random.default_rng(4)
+    draws.random(5)
+    sides = draws.integers(SMALLEST_SIDE, 32, 5)
+    for image, result, side in zip(images, out, sides):
+        fine = image.astype(np.float64).repeat(side, axis=0).repeat(side, axis=1)         # (32 s, 32 s, 3)
+        small = fine.reshape(side, 32, side, 32, 3).mean(axis=(1, 3)).astype(np.float32)  # (s, s, 3)
+        enlarged = np.stack([np.asarray(Image.fromarray(small[..., c], "F").resize((32, 32), Image.BILINEAR))
+                             for c in range(3)], axis=-1)
+        np.testing.assert_allclose(result, enlarged, rtol=0, atol=255 * 1e-5)   # float32 sums of <= 4 terms
+
+
+def test_lower_resolution_picks_about_the_fraction_asked(rng):
+    images = rng.uniform(0, 255, (400, 32, 32, 1)).astype(np.float32)
+    changed = (lower_resolution(images, np.random.default_rng(1), 0.25) != images).any(axis=(1, 2, 3))
+    assert 0.18 < changed.mean() < 0.32           # binomial(400, 0.25): 5 standard deviations either way
+
+
+def test_lower_resolution_keeps_a_flat_image_flat():
+    images = np.full((3, 32, 32, 3), 77.0, dtype=np.float32)
+    np.testing.assert_allclose(lower_resolution(images, np.random.default_rng(0), 1.0), images, rtol=1e-6)
+
+
+def test_area_matrix_rows_average_their_footprint():
+    matrix = area_matrix(5, 3)
+    np.testing.assert_allclose(matrix.sum(axis=1), 1)
+    np.testing.assert_allclose(matrix[1], [0, 0.2, 0.6, 0.2, 0])     # [5/3, 10/3) covers 1/3, 1, 1/3 pixel
+    np.testing.assert_array_equal(area_matrix(4, 4), np.eye(4))

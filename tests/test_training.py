@@ -100,6 +100,18 @@ def test_a_stopped_run_with_weight_averaging_resumes_to_the_same_averages(tmp_pa
         np.testing.assert_array_equal(resumed.optimizer.averaged_params()[key], value)
 
 
+def test_low_resolution_trains_on_other_images_and_resumes_to_the_same_weights(tmp_path, data):
+    recipe = RECIPE.with_options(low_resolution=0.5)
+    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    plain, _ = train(tmp_path, "plain", data)
+    assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
+    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished" and resumed.recipe.low_resolution == 0.5
+    for key, value in uninterrupted.model.params().items():
+        np.testing.assert_array_equal(resumed.model.params()[key], value)
+
+
 def test_with_weight_averaging_validation_and_best_checkpoint_use_the_averages(tmp_path, data):
     trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(ema=0.9, epochs=1))
     best, metadata = checkpoint.load(tmp_path / "run" / "best.h5")

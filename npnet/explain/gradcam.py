@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import NpnetError
 from ..layers import Conv2D
+from ..resize import interpolation_matrix
 from ..preprocessing import preprocess
 from .inputs import check_images
 from .passes import cached_forward, resolve_classes  # noqa: F401  (resolve_classes: public here too)
@@ -89,26 +90,6 @@ def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessi
 
 
 # -- upsampling -----------------------------------------------------------------------------------
-def interpolation_matrix(size_in, size_out):
-    """The (size_out, size_in) matrix of 1-D linear interpolation, align-corners=False.
-
-    Output pixel i covers [i, i+1) of the output grid; its centre maps back to the input at
-        x = (i + 0.5) * size_in / size_out - 0.5
-    clamped to [0, size_in - 1], and takes (1 - t) of input floor(x) and t of floor(x) + 1,
-    t = x - floor(x). This is how image resizers (Pillow, OpenCV, TensorFlow v2) place pixels.
-    """
-    x = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5
-    x = np.clip(x, 0, size_in - 1)
-    left = np.floor(x).astype(np.int64)
-    right = np.minimum(left + 1, size_in - 1)
-    t = x - left
-    matrix = np.zeros((size_out, size_in))
-    rows = np.arange(size_out)
-    matrix[rows, left] += 1 - t
-    matrix[rows, right] += t
-    return matrix
-
-
 def bilinear_upsample(maps, size):
     """Resize maps (N, h, w) to (N, H, W) = (N, *size): linear along rows, then along columns.
 

@@ -17,6 +17,7 @@ class Recipe:
     preprocessing: str = "seed"      # see npnet/preprocessing.py
     augment: bool = False            # see npnet/augment.py
     augment_strength: float = 1.0    # scales every augmentation range (AugmentConfig.scaled)
+    low_resolution: float = 0.0      # fraction of images seen at a lower resolution (augment.lower_resolution)
     label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/losses.py)
     schedule: str = "constant"       # constant, or cosine decay from lr to 0 over the epochs
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
@@ -37,6 +38,8 @@ class Recipe:
             problems.append(f"warm-up epochs must be at least 0, got {self.warmup_epochs}")
         if not 0 <= self.augment_strength <= 3:
             problems.append(f"augment strength must be in [0, 3], got {self.augment_strength}")
+        if not 0 <= self.low_resolution <= 1:
+            problems.append(f"low-resolution fraction must be in [0, 1], got {self.low_resolution}")
         if not 0 <= self.label_smoothing < 1:
             problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.weight_decay < 1:

@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import checkpoint, runtime
-from ..augment import AugmentConfig, augment
+from ..augment import AugmentConfig, augment, lower_resolution
 from ..errors import NonFiniteError, NpnetError
 from ..files import finite_json, write_text_atomic
 from ..layers import Dropout
@@ -175,9 +175,11 @@ class Trainer:
 
     def _step(self, epoch, batch, index):
         images, labels = self.train.images[index], self.train.labels[index]
+        rng = generator(self.recipe.seed, AUGMENT, epoch, batch)
         if self.recipe.augment:
-            images = augment(images, generator(self.recipe.seed, AUGMENT, epoch, batch),
-                             AugmentConfig().scaled(self.recipe.augment_strength))
+            images = augment(images, rng, AugmentConfig().scaled(self.recipe.augment_strength))
+        if self.recipe.low_resolution:
+            images = lower_resolution(images, rng, self.recipe.low_resolution)
         for layer in self.model.layers:
             if isinstance(layer, Dropout):
                 layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)

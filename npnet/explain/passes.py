@@ -15,9 +15,12 @@
 
 Images in a batch never mix at inference, so one batched pass gives every image its own gradient.
 """
+import copy
+import threading
+
 import numpy as np
 
-from .. import inference
+from .. import blas, inference
 from ..errors import NpnetError
 from ..model import Sequential
 
@@ -46,17 +49,52 @@ def onehot_dlogits(logits, classes):
     return dlogits
 
 
-def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient"):
+def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient", sliced=True):
     """(dy^c/dx, or dy^c/dA at ``stop_at``; logits; classes) from one forward and one backward.
 
     No weight gradients, and no layer keeps its output gradient but ``stop_at``: so each Conv2D
     followed by a MaxPool2D is walked back in one step that skips the pool's zeros
-    (``Conv2D.backward_through_pool``), under any ReLU rule.
+    (``Conv2D.backward_through_pool``), under any ReLU rule. Down to the input (``stop_at`` None)
+    a Sequential's batch runs in slices on all cores (``input_gradient_in_slices``) unless
+    ``sliced=False``; the layers' caches are then not the batch's.
     """
+    if sliced and stop_at is None and isinstance(model, Sequential):
+        slices = range(0, len(images), inference.SLICE_IMAGES)
+        threads = min(inference.default_threads(), len(slices))
+        if threads > 1:
+            return input_gradient_in_slices(model, images, classes, relu_rule, slices, threads)
     logits = cached_forward(model, images, keep_from=stop_at)
     chosen = resolve_classes(classes, logits)
     gradient = model.backward(onehot_dlogits(logits, chosen), stop_at=stop_at, param_grads=False,
                               keep_output_grads=False, fuse_conv_pool=True, relu_rule=relu_rule)
+    return gradient, logits, chosen
+
+
+def input_gradient_in_slices(model, images, classes, relu_rule, starts, threads):
+    """``class_gradient`` down to the input, depth-first: each slice of ``inference.SLICE_IMAGES``
+    images goes forward and back before the next, so its caches stay in L2/L3 (at batch 256 the
+    whole-batch caches are ~250 MB). The slices run on ``threads`` Python threads at once, each on one
+    core (as ``inference.predict_logits`` runs them), each thread on its own shallow copy of the model:
+    the weights are shared, read only; the caches are the copy's. Images never mix, so the result is
+    the whole-batch pass's to float32 rounding. The model's own layers keep no caches from this call.
+    """
+    N, K = len(images), model.output_shape[-1]
+    requested = None if classes is None else resolve_classes(classes, np.empty((N, K)))  # refuse bad ids first
+    model.layers[0].check_input(images)
+    copies, parts = {}, {}
+
+    def run_slice(start):
+        own = copies.setdefault(threading.get_ident(), copy.copy(model))
+        if own is not model and own.layers is model.layers:
+            own.layers = [copy.copy(layer) for layer in model.layers]
+        part = slice(start, start + inference.SLICE_IMAGES)
+        parts[start] = class_gradient(own, images[part], None if requested is None else requested[part],
+                                      stop_at=None, relu_rule=relu_rule, sliced=False)
+
+    with blas.single_threaded():
+        for _ in inference.worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error
+            pass
+    gradient, logits, chosen = (np.concatenate([parts[start][i] for start in starts]) for i in range(3))
     return gradient, logits, chosen
 
 

@@ -1,27 +1,25 @@
 """explain.py faithfulness: is each explanation right? Every method scored on the signs' own boxes, beside
 a centred Gaussian and uniform noise scored by the same code: energy in the box, pointing game, deletion
 and insertion AUC (RISE), and the rank correlation with the maps of a fully randomized model (Adebayo
-2018; lower means the map depends on the weights). Maps as in ``npnet.explain.metrics``. The boxes are
-the loaders' ``Dataset.boxes``: x1 * 32 / width .. (x2 + 1) * 32 / width, as ``metrics.boxes_to_32``.
-Deleted pixels become 0 in the model's input. s/image is the method's own time (its maps), not the scoring's."""
+2018; lower means the map depends on the weights). Maps as in ``npnet.explain.metrics``; the scores come
+from ``npnet.explain.scoring``, which the report's table uses too. The boxes are the loaders'
+``Dataset.boxes``: x1 * 32 / width .. (x2 + 1) * 32 / width, as ``metrics.boxes_to_32``. Deleted pixels
+become 0 in the model's input. s/image is the method's own time (its maps), not the scoring's."""
 import json
 import sys
-import time
 
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import NpnetError
 from ..explain import metrics
+from ..explain.scoring import BASELINES, COLUMNS, score_methods
 from ..files import finite_json
 from ..explain.plots import overlay, save, show_image
 from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
 
 HELP = "score every explanation method on the sign boxes, beside a centred blob and noise"
 PARENTS = ("model", "data")
-BASELINES = ("centre", "random")
-COLUMNS = ("energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "randomization",
-           "seconds_per_image", "empty_maps", "randomization_constant_maps")
 
 
 def add_arguments(parser):
@@ -53,61 +51,6 @@ def boxed_split(path, split, limit, cache_dir=None):
         raise NpnetError(f"{data.source}: {empty.sum()} of {len(data)} images have an empty sign box "
                          f"(first: image {np.argmax(empty)})")
     return data, boxes
-
-
-# -- scoring --------------------------------------------------------------------------------------
-def score(net, randomized, x, boxes, ends, explain, args, bar):
-    """Score one explanation, chunk by chunk. ``explain(net, rows)`` -> maps (n, H, W) of x[rows];
-    ``randomized``: ``net`` with every weight re-initialized (``fully_randomized``); ``ends``: the
-    classes and the curves' shared first and last points (``metrics.curve_ends``), for every method.
-
-    Returns {column: value} for the table (means; NaN energies left out and counted) and the mean
-    deletion and insertion curves (steps + 1,) with their x.
-    """
-    energy, pointing, deletion, insertion, rho, seconds = [], [], [], [], [], 0.0
-    for start in range(0, len(x), args.batch_size):
-        rows = slice(start, start + args.batch_size)
-        began = time.perf_counter()
-        maps = metrics.check_maps(explain(net, rows), len(x[rows]))
-        seconds += time.perf_counter() - began
-        energy.append(metrics.energy_in_box(maps, boxes[rows]))
-        pointing.append(metrics.pointing_game(maps, boxes[rows]))
-        deleted, inserted, counts = metrics.deletion_and_insertion_curves(
-            net, x[rows], maps, tuple(end[rows] for end in ends), args.steps, 0.0, args.batch_size)
-        deletion.append(deleted)
-        insertion.append(inserted)
-        rho.append(metrics.spearman(maps, explain(randomized, rows)))
-        bar.update(1)
-    energy, rho = np.concatenate(energy), np.concatenate(rho)
-    deletion, insertion = np.concatenate(deletion), np.concatenate(insertion)
-    fraction = counts / counts[-1]
-    row = {"energy_in_box": metrics.nan_mean(energy[~np.isnan(energy)]),
-           "pointing_game": float(np.concatenate(pointing).mean()),
-           "deletion_auc": float(metrics.trapezoid(deletion, fraction).mean()),
-           "insertion_auc": float(metrics.trapezoid(insertion, fraction).mean()),
-           "randomization": metrics.nan_mean(rho[~np.isnan(rho)]),
-           "seconds_per_image": seconds / len(x),
-           "empty_maps": int(np.isnan(energy).sum()),
-           "randomization_constant_maps": int(np.isnan(rho).sum())}
-    curves = {"x": fraction, "deletion": deletion.mean(axis=0), "insertion": insertion.mean(axis=0)}
-    return row, curves, energy
-
-
-def fully_randomized(net, seed):
-    """A copy of ``net`` with every layer's weights re-initialized (the cascade's last stage)."""
-    for _, randomized in metrics.randomized_copies(net, seed):
-        pass
-    return randomized
-
-
-def explainers(methods, x, classes, seed):
-    """{name: explain(net, rows)} for each method and then each baseline."""
-    def method(name):
-        return lambda net, rows: metrics.method_maps(net, x[rows], name, classes[rows])
-    N, H, W, _ = x.shape
-    fixed = {"centre": metrics.centre_maps(N, H, W), "random": metrics.random_maps(N, H, W, seed)}
-    baselines = {name: (lambda net, rows, maps=maps: maps[rows]) for name, maps in fixed.items()}
-    return {**{name: method(name) for name in methods}, **baselines}
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -144,16 +87,14 @@ def run(args):
     x = model.input(data.images)
     predicted = model.net.predict_proba(x, batch_size=args.batch_size).argmax(axis=1)
     classes = data.labels if args.target == "true" else predicted
-    explain = explainers(methods, x, classes, args.seed)
-    randomized = fully_randomized(model.net, args.seed)
-    ends = metrics.curve_ends(model.net, x, classes, 0.0, args.batch_size)   # the same for every method
     chunks = -(-len(x) // args.batch_size)
-    rows, curves, energies = {}, {}, {}
-    with tqdm(total=chunks * len(explain), desc="faithfulness", unit="chunk", file=sys.stderr,
-              disable=None, leave=False) as bar:
-        for name, function in explain.items():
-            bar.set_postfix_str(name)
-            rows[name], curves[name], energies[name] = score(model.net, randomized, x, boxes, ends, function, args, bar)
+    with tqdm(total=chunks * (len(methods) + len(BASELINES)), desc="faithfulness", unit="chunk",
+              file=sys.stderr, disable=None, leave=False) as bar:
+        def progress(name, done, chunks):
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(1)
+        rows, curves, energies = score_methods(model.net, x, boxes, classes, methods, args.seed, args.steps,
+                                               args.batch_size, progress)
     print(as_json(rows, len(x)) if args.json else table(rows, len(x), data.source, args.target))
     out = out_dir(args)
     for path in figures(model.net, data, x, boxes, classes, methods, curves, energies, args, out):

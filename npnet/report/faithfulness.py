@@ -3,16 +3,15 @@ JSON (``explain.py faithfulness --json > f.json``, then ``report --faithfulness 
 
 The sample: ``count`` images evenly spaced over the split (positions round(i * (N - 1) / (count - 1))),
 so that every part of a file sorted by class or track is in it; scored by the same code as the command
-(``npnet.commands.faithfulness.score``), the true class explained, beside the same two baselines.
+(``npnet.explain.scoring.score_methods``), the true class explained, beside the same two baselines.
 """
 import json
 import math
-from types import SimpleNamespace
 
 import numpy as np
 
 from ..errors import NpnetError
-from ..explain import metrics
+from ..explain import scoring
 from ..reading import read_regular
 
 JSON_BYTES = 1 << 20
@@ -30,31 +29,21 @@ def sample_positions(total, count):
 def scored_sample(model, data, x, methods, count, seed=0, steps=32, batch_size=512, step=None):
     """{"images", "sample", "methods": {name: row}, "baselines": {...}} or {"skipped": why} for a split
     without sign boxes. ``step(name)`` is called after each method and baseline (a progress bar)."""
-    from ..commands import faithfulness
     boxes = data.boxes.astype(np.float64)
     empty = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
     if empty.any():
         return {"skipped": f"{empty.sum()} of {len(data)} images of {data.source} have no sign box: "
                            "faithfulness needs GTSRB's boxes"}
     rows = sample_positions(len(data), count)
-    x, boxes, classes = x[rows], boxes[rows], data.labels[rows]
-    settings = SimpleNamespace(batch_size=batch_size, steps=steps)
-    randomized = faithfulness.fully_randomized(model.net, seed)
-    ends = metrics.curve_ends(model.net, x, classes, 0.0, batch_size)     # shared by every method, as the command
-    scored = {}
-    for name, explain in faithfulness.explainers(methods, x, classes, seed).items():
-        scored[name], _, _ = faithfulness.score(model.net, randomized, x, boxes, ends, explain, settings, _NoBar())
-        if step is not None:
+
+    def progress(name, done, chunks):     # the report's bar counts methods, not chunks
+        if step is not None and done == chunks:
             step(f"faithfulness: {name}")
-    baselines = faithfulness.BASELINES
+    scored, _, _ = scoring.score_methods(model.net, x[rows], boxes[rows], data.labels[rows], methods, seed,
+                                         steps, batch_size, progress)
     return {"images": len(rows), "sample": f"{len(rows)} of {len(data):,} images, evenly spaced",
-            "methods": {k: v for k, v in scored.items() if k not in baselines},
-            "baselines": {k: v for k, v in scored.items() if k in baselines}}
-
-
-class _NoBar:
-    def update(self, _):
-        pass
+            "methods": {k: v for k, v in scored.items() if k not in scoring.BASELINES},
+            "baselines": {k: v for k, v in scored.items() if k in scoring.BASELINES}}
 
 
 def read_scores(path):

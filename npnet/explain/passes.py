@@ -84,9 +84,10 @@ def input_gradient_in_slices(model, images, classes, relu_rule, starts, threads)
     copies, parts = {}, {}
 
     def run_slice(start):
-        own = copies.setdefault(threading.get_ident(), copy.copy(model))
-        if own is not model and own.layers is model.layers:
-            own.layers = [copy.copy(layer) for layer in model.layers]
+        thread = threading.get_ident()
+        if thread not in copies:
+            copies[thread] = shallow_copy(model)
+        own = copies[thread]
         part = slice(start, start + inference.SLICE_IMAGES)
         parts[start] = class_gradient(own, images[part], None if requested is None else requested[part],
                                       stop_at=None, relu_rule=relu_rule, sliced=False)
@@ -96,6 +97,14 @@ def input_gradient_in_slices(model, images, classes, relu_rule, starts, threads)
             pass
     gradient, logits, chosen = (np.concatenate([parts[start][i] for start in starts]) for i in range(3))
     return gradient, logits, chosen
+
+
+def shallow_copy(model):
+    """A Sequential whose layers are copies of ``model``'s: the same weight arrays (read, never
+    written, by a pass with param_grads=False), caches of its own."""
+    own = copy.copy(model)
+    own.layers = [copy.copy(layer) for layer in model.layers]
+    return own
 
 
 def cached_forward(model, images, keep_from=None):

@@ -44,6 +44,11 @@ def parse_args(argv):
     parser.add_argument("--low-resolution", type=float, metavar="FRACTION",
                         help="show this fraction of the training images at a random lower resolution, "
                              "16-31 px, enlarged back (default 0)")
+    parser.add_argument("--teacher", action="append", metavar="CHECKPOINT", dest="teachers",
+                        help="distill from this trained checkpoint (repeat for an ensemble); needs --distill-weight")
+    parser.add_argument("--distill-weight", type=float,
+                        help="a in (1 - a) CE + a T^2 KL(teachers || student) (default 0: no distillation)")
+    parser.add_argument("--temperature", type=float, help="T of the distillation (default 4)")
     parser.add_argument("--label-smoothing", type=float, help="targets (1 - s) onehot + s / 43 (default 0)")
     parser.add_argument("--weight-decay", type=float, help="decoupled weight decay on kernels (default 0)")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
@@ -65,7 +70,8 @@ def recipe_from(args):
                "augment_strength": args.augment_strength,
                "low_resolution": args.low_resolution, "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
-               "weight_decay": args.weight_decay, "ema": args.ema}
+               "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
+               "distill_weight": args.distill_weight, "temperature": args.temperature}
     try:
         return RECIPES[args.recipe or "seed"].with_options(**options)
     except ValueError as error:
@@ -74,7 +80,8 @@ def recipe_from(args):
 
 #: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
-                   "low_resolution", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out")
+                   "low_resolution", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
+                   "teachers", "distill_weight", "temperature")
 
 
 def refuse_ignored_options(args):

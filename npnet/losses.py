@@ -42,3 +42,30 @@ def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
     dlogits /= N
     return float(loss), dlogits
 
+
+
+def distillation_loss(logits, labels, teacher_probs, weight, temperature, label_smoothing=0.0):
+    """Knowledge distillation (Hinton et al., 2015): the labels' cross-entropy mixed with the student's
+    divergence from the teachers' softened probabilities, and its gradient.
+
+        q        = softmax(z / T)                                    the student, softened   (N, K)
+        L        = (1 - a) CE(z, y) + a T^2 (1/N) sum_n KL(p_t[n] || q[n])
+        dlogits  = (1 - a) (p - t) / N  +  a T (q - p_t) / N         (d KL / dz = (q - p_t) / T)
+
+    CE and (p - t) / N are ``softmax_cross_entropy``'s (with its label smoothing); p_t =
+    ``teacher_probs`` (N, K), each row a distribution, already softened by the same T; a = ``weight``
+    in [0, 1]. The T^2 keeps the soft term's gradient on the hard term's scale whatever T is.
+    Returns (loss: float, dlogits: (N, K)).
+    """
+    N = len(logits)
+    hard_loss, hard_dlogits = softmax_cross_entropy(logits, labels, label_smoothing)
+    log_q = log_softmax(logits / temperature)
+    teacher_probs = teacher_probs.astype(logits.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(teacher_probs > 0, teacher_probs * (np.log(teacher_probs) - log_q), 0)
+    divergence = terms.sum() / N
+    loss = (1 - weight) * hard_loss + weight * temperature ** 2 * divergence
+    if not np.isfinite(loss):
+        raise NonFiniteError(f"the distillation loss is {loss}: the weights have diverged")
+    dlogits = (1 - weight) * hard_dlogits + weight * temperature * (np.exp(log_q) - teacher_probs) / N
+    return float(loss), dlogits

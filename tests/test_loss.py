@@ -4,7 +4,7 @@ import pytest
 
 from npnet.errors import NonFiniteError
 from npnet.gradcheck import numerical_gradient, rel_error
-from npnet.losses import softmax, softmax_cross_entropy
+from npnet.losses import distillation_loss, softmax, softmax_cross_entropy
 
 
 def test_loss_of_uniform_logits_is_log_of_class_count():
@@ -61,3 +61,44 @@ def test_label_smoothing_gradient_matches_finite_differences(rng):
     numeric, _ = numerical_gradient(lambda: softmax_cross_entropy(logits, labels, 0.2)[0], logits,
                                     np.arange(logits.size))
     assert rel_error(dlogits, numeric) < 1e-8
+
+
+# -- distillation ---------------------------------------------------------------------------------
+def teacher(rng, n, k, temperature):
+    return softmax(rng.standard_normal((n, k)) * 3 / temperature)
+
+
+def test_distillation_loss_is_the_textbook_mixture(rng):
+    logits, labels = rng.standard_normal((4, 6)), np.array([0, 2, 5, 5])
+    p_t = teacher(rng, 4, 6, 3.0)
+    q = softmax(logits / 3.0)
+    kl = (p_t * (np.log(p_t) - np.log(q))).sum(axis=1).mean()
+    expected = 0.3 * softmax_cross_entropy(logits, labels, 0.1)[0] + 0.7 * 9.0 * kl
+    assert distillation_loss(logits, labels, p_t, 0.7, 3.0, 0.1)[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("weight, temperature", [(0.5, 4.0), (1.0, 2.0), (0.2, 1.0)])
+def test_distillation_gradient_matches_finite_differences(rng, weight, temperature):
+    logits, labels = rng.standard_normal((3, 6)), np.array([1, 4, 0])
+    p_t = teacher(rng, 3, 6, temperature)
+    p_t[0, 2] = 0                                           # a zero teacher probability adds nothing
+    p_t[0] /= p_t[0].sum()
+    _, dlogits = distillation_loss(logits, labels, p_t, weight, temperature, 0.1)
+    numeric, _ = numerical_gradient(lambda: distillation_loss(logits, labels, p_t, weight, temperature, 0.1)[0],
+                                    logits, np.arange(logits.size))
+    assert rel_error(dlogits, numeric) < 1e-8
+
+
+def test_a_student_that_matches_its_teachers_has_no_soft_loss_or_gradient(rng):
+    logits = rng.standard_normal((5, 7))
+    loss, dlogits = distillation_loss(logits, np.zeros(5, int), softmax(logits / 2.0), 1.0, 2.0)
+    assert loss == pytest.approx(0, abs=1e-12)
+    np.testing.assert_allclose(dlogits, 0, atol=1e-15)
+
+
+def test_distillation_weight_zero_is_the_plain_cross_entropy(rng):
+    logits, labels = rng.standard_normal((4, 5)), np.array([0, 1, 2, 3])
+    loss, dlogits = distillation_loss(logits, labels, teacher(rng, 4, 5, 4.0), 0.0, 4.0)
+    expected_loss, expected_dlogits = softmax_cross_entropy(logits, labels)
+    assert loss == expected_loss
+    np.testing.assert_array_equal(dlogits, expected_dlogits)

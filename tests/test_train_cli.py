@@ -65,3 +65,9 @@ def test_a_folder_without_data_is_one_line_and_exit_2(tmp_path):
 def test_a_bad_option_value_is_one_line_and_exit_2(pickles, tmp_path):
     result = run_train("--data", pickles, "--lr", "-1", "--quiet", cwd=tmp_path)
     assert result.returncode == 2 and "learning rate must be a positive number" in result.stderr
+
+
+def test_a_teacher_without_a_distillation_weight_is_one_line_and_exit_2(pickles, tmp_path):
+    result = run_train("--data", pickles, "--teacher", tmp_path / "t.h5", "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "distillation needs both teachers and a weight" in result.stderr

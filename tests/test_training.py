@@ -112,6 +112,49 @@ def test_low_resolution_trains_on_other_images_and_resumes_to_the_same_weights(t
         np.testing.assert_array_equal(resumed.model.params()[key], value)
 
 
+def test_distillation_trains_from_teachers_and_resumes_to_the_same_weights(tmp_path, data):
+    train(tmp_path, "teacher", data)
+    recipe = RECIPE.with_options(teachers=[str(tmp_path / "teacher" / "best.h5")] * 2, distill_weight=0.5,
+                                 temperature=2.0)
+    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    plain, _ = train(tmp_path, "plain", data)
+    assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
+    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished" and resumed.recipe.teachers == recipe.teachers
+    for key, value in uninterrupted.model.params().items():
+        np.testing.assert_array_equal(resumed.model.params()[key], value)
+
+
+def test_the_teachers_probabilities_are_the_mean_of_their_softened_outputs(tmp_path, data):
+    from npnet.losses import softmax
+    from npnet.preprocessing import preprocess
+    from npnet.training.teachers import Teachers
+    first, _ = train(tmp_path, "a", data)
+    second, _ = train(tmp_path, "b", data, RECIPE.with_options(seed=1))
+    teachers = Teachers.load([tmp_path / "a" / "best.h5", tmp_path / "b" / "best.h5"], len(CLASSES))
+    images = data[1].images[:6].astype(np.float32)
+    expected = np.mean([softmax(model.forward(preprocess(images, spec)).astype(np.float64) / 3.0)
+                        for model, spec in zip(teachers.models, teachers.specs)], axis=0)
+    # two paths to the logits (slices vs whole batch): float32 sums of up to 1,153 terms, which differ by
+    # about 8 sqrt(1153) eps ~ 3e-5 of their magnitude; 1e-4 leaves room for exp and the mean
+    np.testing.assert_allclose(teachers.probabilities(images, 3.0), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_teacher_that_is_not_a_checkpoint_is_one_error_naming_it(tmp_path, data):
+    (tmp_path / "notes.h5").write_text("not a checkpoint")
+    with pytest.raises(NpnetError, match="notes.h5"):
+        train(tmp_path, "run", data, RECIPE.with_options(teachers=[str(tmp_path / "notes.h5")], distill_weight=0.5))
+
+
+@pytest.mark.parametrize("options", [{"teachers": ["t.h5"]}, {"distill_weight": 0.5},
+                                     {"teachers": ["t.h5"], "distill_weight": 1.5},
+                                     {"teachers": ["t.h5"], "distill_weight": 0.5, "temperature": 0.0}])
+def test_distillation_settings_that_do_not_fit_together_are_refused(options):
+    with pytest.raises(ValueError, match="distillation|temperature"):
+        RECIPE.with_options(**options)
+
+
 def test_with_weight_averaging_validation_and_best_checkpoint_use_the_averages(tmp_path, data):
     trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(ema=0.9, epochs=1))
     best, metadata = checkpoint.load(tmp_path / "run" / "best.h5")

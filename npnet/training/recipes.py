@@ -23,8 +23,12 @@ class Recipe:
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
     weight_decay: float = 0.0        # decoupled, on kernels: p -= lr * weight_decay * p (Adam's docstring)
     ema: float = 0.0                 # momentum of the weights' moving average, used to validate; 0 = off
+    teachers: tuple = ()             # checkpoints to distill from (training/teachers.py); () = none
+    distill_weight: float = 0.0      # a in (1 - a) CE + a T^2 KL(teachers || student) (losses.py)
+    temperature: float = 4.0         # T, softening both the teachers' and the student's probabilities
 
     def __post_init__(self):
+        object.__setattr__(self, "teachers", tuple(str(path) for path in self.teachers))
         problems = []
         if self.epochs < 1:
             problems.append(f"epochs must be at least 1, got {self.epochs}")
@@ -48,6 +52,13 @@ class Recipe:
             problems.append(f"EMA momentum must be in [0, 1), got {self.ema}")
         if not 0 <= self.dropout < 1:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.distill_weight <= 1:
+            problems.append(f"distillation weight must be in [0, 1], got {self.distill_weight}")
+        elif bool(self.teachers) != (self.distill_weight > 0):
+            problems.append("distillation needs both teachers and a weight above 0"
+                            f" (got {len(self.teachers)} teachers, weight {self.distill_weight})")
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            problems.append(f"temperature must be a positive number, got {self.temperature}")
         if self.preprocessing not in METHODS:
             problems.append(f"preprocessing must be one of {', '.join(METHODS)}, got {self.preprocessing!r}")
         if self.schedule not in SCHEDULES:

@@ -42,6 +42,7 @@ from ..preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves
 from .recipes import Recipe, learning_rate
 from .step import train_step
+from .teachers import Teachers
 
 SHUFFLE, AUGMENT, DROPOUT = 0, 1, 2     # the random streams, kept apart
 
@@ -94,6 +95,7 @@ class Trainer:
         check_batch_fits(self.model, min(recipe.batch_size, len(train)))
         self.optimizer = Adam(lr=recipe.lr, weight_decay=recipe.weight_decay, ema_momentum=recipe.ema or None)
         self.spec = fit_preprocessing(recipe.preprocessing, train.images)
+        self.teachers = Teachers.load(recipe.teachers, len(self.class_names)) if recipe.teachers else None
         self.history = []
         self.best_val_accuracy = -1.0
         self.position = [0, 0]                  # the (epoch, batch) to run next
@@ -183,10 +185,14 @@ class Trainer:
         for layer in self.model.layers:
             if isinstance(layer, Dropout):
                 layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)
+        teacher_probs = None
+        if self.teachers is not None:
+            teacher_probs = self.teachers.probabilities(images, self.recipe.temperature)
         try:
             with np.errstate(over="ignore", invalid="ignore"):   # the loss check below reports a blow-up
                 loss, logits = train_step(self.model, self.optimizer, preprocess(images, self.spec), labels,
-                                          self.recipe.label_smoothing)
+                                          self.recipe.label_smoothing, teacher_probs,
+                                          self.recipe.distill_weight, self.recipe.temperature)
         except NonFiniteError as error:
             last = os.path.join(self.out_dir, "last.h5")
             saved = f"the last good checkpoint is {last}" if os.path.exists(last) else "no checkpoint was saved yet"

@@ -101,9 +101,9 @@ def test_a_stopped_run_with_weight_averaging_resumes_to_the_same_averages(tmp_pa
 
 
 def test_low_resolution_trains_on_other_images_and_resumes_to_the_same_weights(tmp_path, data):
-    recipe = RECIPE.with_options(low_resolution=0.5)
+    recipe = RECIPE.with_options(epochs=2, low_resolution=0.5)
     uninterrupted, _ = train(tmp_path, "whole", data, recipe)
-    plain, _ = train(tmp_path, "plain", data)
+    plain, _ = train(tmp_path, "plain", data, RECIPE.with_options(epochs=2))
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
     train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
     resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
@@ -113,11 +113,10 @@ def test_low_resolution_trains_on_other_images_and_resumes_to_the_same_weights(t
 
 
 def test_distillation_trains_from_teachers_and_resumes_to_the_same_weights(tmp_path, data):
-    train(tmp_path, "teacher", data)
-    recipe = RECIPE.with_options(teachers=[str(tmp_path / "teacher" / "best.h5")] * 2, distill_weight=0.5,
-                                 temperature=2.0)
+    plain, _ = train(tmp_path, "teacher", data, RECIPE.with_options(epochs=2))
+    recipe = RECIPE.with_options(epochs=2, teachers=[str(tmp_path / "teacher" / "best.h5")] * 2,
+                                 distill_weight=0.5, temperature=2.0)
     uninterrupted, _ = train(tmp_path, "whole", data, recipe)
-    plain, _ = train(tmp_path, "plain", data)
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
     train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
     resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
@@ -130,8 +129,8 @@ def test_the_teachers_probabilities_are_the_mean_of_their_softened_outputs(tmp_p
     from npnet.losses import softmax
     from npnet.preprocessing import preprocess
     from npnet.training.teachers import Teachers
-    first, _ = train(tmp_path, "a", data)
-    second, _ = train(tmp_path, "b", data, RECIPE.with_options(seed=1))
+    train(tmp_path, "a", data, RECIPE.with_options(epochs=1))
+    train(tmp_path, "b", data, RECIPE.with_options(epochs=1, seed=1))
     teachers = Teachers.load([tmp_path / "a" / "best.h5", tmp_path / "b" / "best.h5"], len(CLASSES))
     images = data[1].images[:6].astype(np.float32)
     expected = np.mean([softmax(model.forward(preprocess(images, spec)).astype(np.float64) / 3.0)

@@ -1,16 +1,21 @@
 """`python -m npnet.bench --explain` builds its table on tiny settings. Speed is never asserted."""
+import importlib.util
+import json
+import subprocess
 import sys
 
 import pytest
 
 from npnet.bench import explain_bench
+from npnet.bench.against_torch import RUN_AS_MAIN
 
 
 def tiny(monkeypatch, with_torch):
     monkeypatch.setattr(explain_bench, "SLOW_REPEATS", 1)
     monkeypatch.setattr(explain_bench, "SLOW_WARMUP", 0)
     return explain_bench.bench_explain(batch_size=4, repeats=1, slow_images=2, with_torch=with_torch,
-                                       only={"gradcam", "saliency", "integrated_gradients"}, checkpoint=None)
+                                       only={"gradcam", "saliency", "integrated_gradients"}, checkpoint=None,
+                                       as_shipped=False)
 
 
 def test_npnet_only_table_builds(monkeypatch):
@@ -43,3 +48,46 @@ def test_references_run_where_installed(monkeypatch):
     result = tiny(monkeypatch, with_torch=True)
     saliency = next(row for row in result["rows"] if row["method"] == "saliency")
     assert saliency["captum"] > 0
+
+
+def test_as_shipped_column_comes_from_a_fresh_process_without_npnets_settings(monkeypatch):
+    seen = {}
+
+    def fake_run(command, env, **kwargs):
+        seen.update(command=command, env=env)
+        figures = {"img_per_s": {"gradcam": 11.0, "saliency": 22.0}, "notes": ["a note"]}
+        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(figures), stderr="")
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")          # the user's own: passed on
+    monkeypatch.setattr(explain_bench.runtime, "set_here", ["OMP_WAIT_POLICY"])
+    monkeypatch.setattr(explain_bench.subprocess, "run", fake_run)
+    shipped = explain_bench.bench_as_shipped(["gradcam", "saliency"], batch_size=4, repeats=1, slow_images=2)
+    assert shipped["img_per_s"] == {"gradcam": 11.0, "saliency": 22.0}
+    assert "OMP_WAIT_POLICY" not in seen["env"] and seen["env"]["OPENBLAS_CORETYPE"] == "Haswell"
+    assert seen["command"][3] == explain_bench.AS_SHIPPED_SCRIPT
+    assert seen["command"][seen["command"].index("--methods") + 1] == "gradcam,saliency"
+
+
+def test_ratio_as_shipped_is_npnet_over_the_fresh_process_figure():
+    row = {"npnet": 30.0, "grad_cam": 10.0, "captum": None, "as_shipped": 20.0}
+    assert explain_bench.ratio(row) == 3.0
+    assert explain_bench.ratio_as_shipped(row) == 1.5
+    assert explain_bench.ratio_as_shipped({**row, "as_shipped": None}) is None
+
+
+def test_as_shipped_script_imports_nothing_of_npnet():
+    pytest.importorskip("torch")
+    report = ("import atexit, sys; "
+              "atexit.register(lambda: print([m for m in sys.modules if m.startswith('npnet')]))\n")
+    command = [sys.executable, "-c", report + RUN_AS_MAIN, explain_bench.AS_SHIPPED_SCRIPT, "--threads", "1",
+               "--methods", "saliency", "--batch-size", "2", "--repeats", "1", "--warmup", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, last = done.stdout.strip().splitlines()[-2:]
+    assert last == "[]"
+    figures = json.loads(first)
+    if importlib.util.find_spec("captum") is not None:
+        assert figures["img_per_s"]["saliency"] > 0
+    else:
+        assert figures["img_per_s"]["saliency"] is None and "saliency" in figures["notes"][-1]

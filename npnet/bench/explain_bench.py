@@ -7,45 +7,53 @@ as pytorch-grad-cam returns its maps) or ``attribution``; the references get the
 NHWC->NCHW permute, so they are fed NCHW as they expect. The CAM target layer is conv2d_3's ReLU
 (npnet's conv2d_3.output). Fast methods: ``--batch-size`` images (256), WARMUP runs excluded, median of
 ``--repeats``; slow ones (SLOW): ``--slow-images`` images (32), 1 warm-up, median of 2 runs, reported
-as images/s all the same. Methods npnet does not have yet (``methods`` or its family files missing)
+as images/s all the same. The "as shipped" column is the same reference run by ``explain_as_shipped.py``
+in a fresh process (NCHW net, glibc's default allocator, no npnet settings), as ``--compare torch``'s
+second PyTorch column. Methods npnet does not have yet (``methods`` or its family files missing)
 are listed as missing; torch, grad-cam or captum not installed: their columns say n/a.
 """
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
-import types
 
 import numba
 import numpy as np
 
+from .. import runtime
+from .against_torch import RUN_AS_MAIN
 from .engine import WARMUP, make_batch
+from .reference_methods import CAPTUM_SETTINGS, REFERENCES, captum_runner, grad_cam_runner, import_grad_cam
 
 CAM_LAYER = "conv2d_3"
 SLOW = {"scorecam", "ablationcam", "integrated_gradients", "smoothgrad", "smoothgrad_squared", "occlusion"}
 SLOW_WARMUP, SLOW_REPEATS = 1, 2
 BEST_CHECKPOINT = "runs/best/best.h5"
 
-# npnet method -> (verb, options wanted (only those the function takes are passed),
-#                  pytorch-grad-cam class or None, Captum recipe or None)
+# npnet method -> (verb, options wanted: only those the function takes are passed); the references
+# of each method are in reference_methods.REFERENCES
 METHODS = {
-    "gradcam": ("cam", {}, "GradCAM", None),
-    "gradcam++": ("cam", {}, "GradCAMPlusPlus", None),
-    "xgradcam": ("cam", {}, "XGradCAM", None),
-    "hirescam": ("cam", {}, "HiResCAM", None),
-    "layercam": ("cam", {}, "LayerCAM", None),
-    "scorecam": ("cam", {}, "ScoreCAM", None),
-    "ablationcam": ("cam", {}, "AblationCAM", None),
-    "eigencam": ("cam", {}, "EigenCAM", None),
-    "saliency": ("attribution", {}, None, "Saliency"),
-    "input_x_gradient": ("attribution", {}, None, "InputXGradient"),
-    "guided_backprop": ("attribution", {}, None, "GuidedBackprop"),
-    "deconvnet": ("attribution", {}, None, "Deconvolution"),
-    "guided_gradcam": ("attribution", {}, None, "GuidedGradCam"),
-    "integrated_gradients": ("attribution", {"steps": 50, "n_steps": 50}, None, "IntegratedGradients"),
-    "smoothgrad": ("attribution", {"samples": 50, "n_samples": 50}, None, "NoiseTunnel(Saliency)"),
-    "smoothgrad_squared": ("attribution", {"samples": 50, "n_samples": 50}, None, "NoiseTunnel(Saliency, sq)"),
-    "occlusion": ("attribution", {"window": 4, "stride": 2}, None, "Occlusion"),
+    "gradcam": ("cam", {}),
+    "gradcam++": ("cam", {}),
+    "xgradcam": ("cam", {}),
+    "hirescam": ("cam", {}),
+    "layercam": ("cam", {}),
+    "scorecam": ("cam", {}),
+    "ablationcam": ("cam", {}),
+    "eigencam": ("cam", {}),
+    "saliency": ("attribution", {}),
+    "input_x_gradient": ("attribution", {}),
+    "guided_backprop": ("attribution", {}),
+    "deconvnet": ("attribution", {}),
+    "guided_gradcam": ("attribution", {}),
+    "integrated_gradients": ("attribution", {"steps": 50, "n_steps": 50}),
+    "smoothgrad": ("attribution", {"samples": 50, "n_samples": 50}),
+    "smoothgrad_squared": ("attribution", {"samples": 50, "n_samples": 50}),
+    "occlusion": ("attribution", {"window": 4, "stride": 2}),
 }
+AS_SHIPPED_SCRIPT = os.path.join(os.path.dirname(__file__), "explain_as_shipped.py")
 
 
 def timed(run, repeats, warmup):
@@ -95,7 +103,7 @@ def npnet_methods():
                     f(model, x, classes, target_layer(model, CAM_LAYER)), x.shape[1:3]))(function)
         return found, note
     found = {}
-    for name, (verb, wanted, _, _) in METHODS.items():
+    for name, (verb, wanted) in METHODS.items():
         table = methods.CAM_METHODS if verb == "cam" else methods.ATTRIBUTION_METHODS
         if name not in table:
             continue
@@ -110,83 +118,31 @@ def npnet_methods():
     return found, None
 
 
-def torchvision_stub():
-    """pytorch-grad-cam imports torchvision at import time only for detection targets and image
-    helpers this bench never calls; the PyPI torchvision does not load beside torch 2.13.0+cpu, so
-    the explain-bench extra leaves it out and this stands in for it (in this process only)."""
-    def unavailable(*args, **kwargs):
-        raise RuntimeError("torchvision is not installed (npnet's explain bench uses a stand-in)")
-    tv = types.ModuleType("torchvision")
-    transforms = types.ModuleType("torchvision.transforms")
-    functional = types.ModuleType("torchvision.transforms.functional")
-    ops = types.ModuleType("torchvision.ops")
-    transforms.Compose = transforms.Normalize = transforms.ToTensor = unavailable
-    functional.resize = unavailable
-    ops.box_iou = unavailable
-    transforms.functional = functional
-    tv.transforms, tv.ops = transforms, ops
-    return {"torchvision": tv, "torchvision.transforms": transforms,
-            "torchvision.transforms.functional": functional, "torchvision.ops": ops}
-
-
-def import_grad_cam():
-    """The pytorch_grad_cam module, or None with a note when it is not installed."""
-    try:
-        import pytorch_grad_cam
-        return pytorch_grad_cam, None
-    except ImportError as error:
-        if "torchvision" not in str(error):
-            return None, f"pytorch-grad-cam not installed ({error})"
-    for key in [k for k in sys.modules if k.startswith(("torchvision", "pytorch_grad_cam"))]:
-        del sys.modules[key]
-    sys.modules.update(torchvision_stub())
-    try:
-        import pytorch_grad_cam
-    except ImportError as error:
-        return None, f"pytorch-grad-cam not importable ({error})"
-    return pytorch_grad_cam, "pytorch-grad-cam imported with a torchvision stand-in (no torchvision)"
-
-
-def grad_cam_runner(package, class_name, twin, layer, x, classes):
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    cam = getattr(package, class_name)(model=twin, target_layers=[layer])
-    targets = [ClassifierOutputTarget(int(c)) for c in classes]
-    return cam, (lambda: cam(input_tensor=x, targets=targets))
-
-
-def captum_runner(recipe, twin, layer, x, classes):
-    import captum.attr as ca
-    import torch
-    target = torch.from_numpy(np.asarray(classes, dtype=np.int64))
-    if recipe == "Saliency":
-        method = ca.Saliency(twin)
-        return lambda: method.attribute(x, target=target, abs=False)
-    if recipe == "GuidedGradCam":
-        method = ca.GuidedGradCam(twin, layer)
-        return lambda: method.attribute(x, target=target)
-    if recipe == "IntegratedGradients":
-        method = ca.IntegratedGradients(twin)
-        return lambda: method.attribute(x, target=target, n_steps=50)
-    if recipe == "NoiseTunnel(Saliency)":
-        method = ca.NoiseTunnel(ca.Saliency(twin))
-        return lambda: method.attribute(x, target=target, nt_type="smoothgrad", nt_samples=50, abs=False)
-    if recipe == "NoiseTunnel(Saliency, sq)":
-        method = ca.NoiseTunnel(ca.Saliency(twin))
-        return lambda: method.attribute(x, target=target, nt_type="smoothgrad_sq", nt_samples=50, abs=False)
-    if recipe == "Occlusion":
-        method = ca.Occlusion(twin)
-        return lambda: method.attribute(x, target=target, sliding_window_shapes=(3, 4, 4), strides=(3, 2, 2))
-    method = getattr(ca, recipe)(twin)
-    return lambda: method.attribute(x, target=target)
+def bench_as_shipped(methods, batch_size, repeats, slow_images):
+    """The references of ``methods`` timed by ``explain_as_shipped.py`` in a fresh process, started
+    without the environment settings npnet made (as ``against_torch.bench_torch_as_shipped``)."""
+    environment = {key: value for key, value in os.environ.items() if key not in runtime.set_here}
+    command = [sys.executable, "-c", RUN_AS_MAIN, AS_SHIPPED_SCRIPT, "--threads", str(numba.get_num_threads()),
+               "--methods", ",".join(methods), "--slow", ",".join(sorted(SLOW)),
+               "--batch-size", str(batch_size), "--slow-images", str(slow_images),
+               "--repeats", str(repeats), "--warmup", str(WARMUP),
+               "--slow-repeats", str(SLOW_REPEATS), "--slow-warmup", str(SLOW_WARMUP)]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the explanation-methods-as-shipped subprocess failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def rate(times, count):
     return count / statistics.median(times)
 
 
-def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, only=None, checkpoint=BEST_CHECKPOINT):
-    """One row per method: {'method', 'images', 'npnet', 'grad_cam', 'captum'} (img/s, or None) and
-    notes. Exceptions of one engine on one method become a note; the other columns still run."""
+def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, only=None, checkpoint=BEST_CHECKPOINT,
+                  as_shipped=True):
+    """One row per method: {'method', 'images', 'npnet', 'grad_cam', 'captum', 'as_shipped'} (img/s, or
+    None) and notes. 'grad_cam' and 'captum' run in this process on the twin; 'as_shipped' is the same
+    reference run by ``explain_as_shipped.py`` in a fresh process (``as_shipped=False``: not run).
+    Exceptions of one engine on one method become a note; the other columns still run."""
     model, weights = load_model(checkpoint)
     found, npnet_note = npnet_methods()
     notes = [f"weights: {weights}"] + ([npnet_note] if npnet_note else [])
@@ -213,14 +169,15 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
             notes.append(f"captum not installed ({error})")
     x_all, _ = make_batch(max(batch_size, slow_images))
     rows = []
-    for name, (verb, _, grad_cam_class, captum_recipe) in METHODS.items():
+    for name in METHODS:
         if only and name not in only:
             continue
+        grad_cam_class, captum_recipe = REFERENCES[name]
         slow = name in SLOW
         count = min(slow_images, batch_size) if slow else batch_size
         warmup, runs = (SLOW_WARMUP, SLOW_REPEATS) if slow else (WARMUP, repeats)
         x = np.ascontiguousarray(x_all[:count])
-        row = {"method": name, "images": count, "runs": runs, "npnet": None, "grad_cam": None, "captum": None,
+        row = {"method": name, "images": count, "runs": runs, "npnet": None, "grad_cam": None, "captum": None, "as_shipped": None,
                "npnet_status": "missing", "grad_cam_status": "-" if grad_cam_class is None else "n/a",
                "captum_status": "-" if captum_recipe is None else "n/a"}
         classes = model.forward(x, training=False).argmax(axis=1)
@@ -256,35 +213,53 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
                 row["captum_status"] = "error"
                 notes.append(f"Captum {captum_recipe}: {type(error).__name__}: {error}")
         rows.append(row)
+    if torch is not None and as_shipped:
+        try:
+            shipped = bench_as_shipped([row["method"] for row in rows], batch_size, repeats, slow_images)
+        except RuntimeError as error:
+            notes.append(str(error))
+        else:
+            notes += [f"as shipped: {note}" for note in shipped["notes"]]
+            for row in rows:
+                row["as_shipped"] = shipped["img_per_s"].get(row["method"])
     return {"batch_size": batch_size, "repeats": repeats, "warmup": WARMUP, "slow_images": slow_images,
             "threads": numba.get_num_threads(), "torch": getattr(torch, "__version__", None),
             "rows": rows, "notes": notes}
 
 
 def ratio(row):
-    """npnet img/s over the faster reference's, or None."""
+    """npnet img/s over the faster in-process reference's, or None."""
     references = [v for v in (row["grad_cam"], row["captum"]) if v]
     return row["npnet"] / max(references) if row["npnet"] and references else None
 
 
+def ratio_as_shipped(row):
+    """npnet img/s over the reference's as shipped (fresh process), or None."""
+    return row["npnet"] / row["as_shipped"] if row["npnet"] and row.get("as_shipped") else None
+
+
 def format_explain_table(result):
     def cell(row, key):
-        value = row[key]
-        return f"{value:,.1f}" if value is not None and value < 100 else \
-            f"{value:,.0f}" if value is not None else row[f"{key}_status"]
+        value = row.get(key)
+        if value is not None:
+            return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+        return row.get(f"{key}_status", "-")
+
+    def times(value):
+        return f"{value:.2f}x" if value else "-"
     lines = [f"explanation methods: images/s, seed net, batch {result['batch_size']} (slow methods *: "
              f"{result['slow_images']} images, {SLOW_WARMUP} warm-up + median of {SLOW_REPEATS}; others "
              f"{result['warmup']} warm-ups excluded + median of {result['repeats']}), "
              f"{result['threads']} threads, torch {result['torch'] or 'absent'}",
-             f"{'method':24}{'npnet':>10}{'pytorch-grad-cam':>18}{'Captum':>10}{'ratio':>8}"]
+             f"{'method':24}{'npnet':>10}{'pytorch-grad-cam':>18}{'Captum':>10}{'ratio':>8}"
+             f"{'as shipped':>12}{'ratio':>8}"]
     for row in result["rows"]:
-        r = ratio(row)
         label = row["method"] + (" *" if row["method"] in SLOW else "")
         lines.append(f"{label:24}{cell(row, 'npnet'):>10}{cell(row, 'grad_cam'):>18}{cell(row, 'captum'):>10}"
-                     f"{(f'{r:.2f}x' if r else '-'):>8}")
-    lines.append("ratio: npnet over the faster reference (above 1: npnet faster); missing: not in npnet "
-                 "yet; n/a: package absent; -: no such method there")
-    lines.append("references: Captum Saliency abs=False; IntegratedGradients n_steps=50; NoiseTunnel "
-                 "smoothgrad / smoothgrad_sq 50 samples; Occlusion window (3,4,4) strides (3,2,2) NCHW; CAM layer conv2d_3")
+                     f"{times(ratio(row)):>8}{cell(row, 'as_shipped'):>12}{times(ratio_as_shipped(row)):>8}")
+    lines.append("ratio: npnet over the faster reference in this process (above 1: npnet faster); as shipped: "
+                 "the same reference in a fresh process, NCHW net, default allocator, and npnet over it; "
+                 "missing: not in npnet yet; n/a: package absent; -: no such method there")
+    lines.append(f"references: {CAPTUM_SETTINGS}; CAM layer conv2d_3")
     lines += [f"note: {note}" for note in result["notes"]]
     return "\n".join(lines)

@@ -44,6 +44,19 @@ def parse_args(argv):
     parser.add_argument("--low-resolution", type=float, metavar="FRACTION",
                         help="show this fraction of the training images at a random lower resolution, "
                              "16-31 px, enlarged back (default 0)")
+    parser.add_argument("--perspective", type=float, metavar="PIXELS",
+                        help="random perspective warp: each corner moved up to this many pixels (default 0)")
+    parser.add_argument("--noise", type=float, metavar="SIGMA",
+                        help="sensor noise, sigma uniform in [0, SIGMA] grey levels per image (default 0)")
+    parser.add_argument("--jpeg", type=float, metavar="FRACTION",
+                        help="this fraction of the training images JPEG-compressed at quality 15-90 (default 0)")
+    parser.add_argument("--mixup", type=float, metavar="ALPHA",
+                        help="mixup with lam ~ Beta(ALPHA, ALPHA), e.g. 0.2 (default 0: off)")
+    parser.add_argument("--cutmix", type=float, metavar="ALPHA",
+                        help="CutMix with lam ~ Beta(ALPHA, ALPHA), e.g. 1.0 (default 0: off)")
+    parser.add_argument("--swa-epochs", type=cli.whole_number(0), metavar="N",
+                        help="stochastic weight averaging: the mean of the last N epochs' weights, "
+                             "validated and saved as swa.h5 (default 0: off)")
     parser.add_argument("--teacher", action="append", metavar="CHECKPOINT", dest="teachers",
                         help="distill from this trained checkpoint (repeat for an ensemble); needs --distill-weight")
     parser.add_argument("--distill-weight", type=float,
@@ -68,7 +81,9 @@ def recipe_from(args):
     options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                "dropout": args.dropout, "preprocessing": args.preprocessing, "augment": args.augment,
                "augment_strength": args.augment_strength,
-               "low_resolution": args.low_resolution, "label_smoothing": args.label_smoothing,
+               "low_resolution": args.low_resolution, "perspective": args.perspective, "noise": args.noise,
+               "jpeg": args.jpeg, "mixup": args.mixup, "cutmix": args.cutmix, "swa_epochs": args.swa_epochs,
+               "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
                "distill_weight": args.distill_weight, "temperature": args.temperature}
@@ -80,7 +95,8 @@ def recipe_from(args):
 
 #: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
-                   "low_resolution", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
+                   "low_resolution", "perspective", "noise", "jpeg", "mixup", "cutmix", "swa_epochs",
+                   "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
                    "teachers", "distill_weight", "temperature")
 
 

@@ -5,7 +5,8 @@ passed in, so a training run is repeatable. There are no flips: a mirrored "Keep
 right", and a mirrored "Dangerous curve to the left" is a sign that says the opposite.
 
     warped = augment(images, rng)    # uint8 or float (N, H, W, C) in 0..255 -> float32, same shape
-    blurred = lower_resolution(warped, rng, fraction=0.5)    # some images seen through fewer pixels
+    tilted = random_perspective(warped, rng, max_corner_shift=3.0)   # a sign seen from the side
+    blurred = lower_resolution(tilted, rng, fraction=0.5)    # some images seen through fewer pixels
 """
 from dataclasses import dataclass
 
@@ -77,6 +78,44 @@ def bilinear_sample(images, y, x):
     top = source[n, y0, x0] * (1 - wx) + source[n, y0, x1] * wx
     bottom = source[n, y1, x0] * (1 - wx) + source[n, y1, x1] * wx
     return top * (1 - wy) + bottom * wy
+
+
+def random_perspective(images, rng, max_corner_shift):
+    """Warp each image by its own projective map: the sign as seen from a little to the side.
+
+    Each of the four corners of the input that output corner k reads is the output corner moved by
+    (dx_k, dy_k), each uniform in [-max_corner_shift, max_corner_shift] pixels. The 3x3 homography
+    M with M (p_k, 1) ~ (q_k, 1) for the four pairs (output corner p_k, input point q_k) is solved per
+    image (homography), and each output pixel p reads the input at q = (M_0 p~ / M_2 p~, M_1 p~ / M_2 p~),
+    bilinear, clamped to the border like ``random_affine``. max_corner_shift = 0 returns the images.
+    images: (N, H, W, C) -> float32 (N, H, W, C).
+    """
+    N, H, W, C = images.shape
+    corners = np.array([[0, 0], [W - 1, 0], [W - 1, H - 1], [0, H - 1]], dtype=np.float64)    # (x, y)
+    moved = corners + rng.uniform(-max_corner_shift, max_corner_shift, (N, 4, 2))
+    M = homography(np.broadcast_to(corners, (N, 4, 2)), moved)                     # (N, 3, 3)
+    rows, columns = np.mgrid[0:H, 0:W]
+    points = np.stack([columns.ravel(), rows.ravel(), np.ones(H * W)])           # (3, H W)
+    mapped = M @ points                                                            # (N, 3, H W)
+    source_x = np.clip(mapped[:, 0] / mapped[:, 2], 0, W - 1).reshape(N, H, W)
+    source_y = np.clip(mapped[:, 1] / mapped[:, 2], 0, H - 1).reshape(N, H, W)
+    return bilinear_sample(images, source_y, source_x)
+
+
+def homography(points, targets):
+    """The 3x3 matrices M (M[2, 2] = 1) taking each of 4 points (x, y) to its target (u, v):
+    u = (a x + b y + c) / (g x + h y + 1), v = (d x + e y + f) / (g x + h y + 1), two linear equations
+    per pair in (a..h). points, targets: (N, 4, 2) -> (N, 3, 3)."""
+    N = points.shape[0]
+    x, y = points[..., 0], points[..., 1]
+    u, v = targets[..., 0], targets[..., 1]
+    zeros, ones = np.zeros_like(x), np.ones_like(x)
+    rows_u = np.stack([x, y, ones, zeros, zeros, zeros, -u * x, -u * y], axis=-1)   # (N, 4, 8)
+    rows_v = np.stack([zeros, zeros, zeros, x, y, ones, -v * x, -v * y], axis=-1)
+    A = np.concatenate([rows_u, rows_v], axis=1)                                    # (N, 8, 8)
+    b = np.concatenate([u, v], axis=1)[..., None]                                   # (N, 8, 1)
+    solution = np.linalg.solve(A, b)[..., 0]
+    return np.concatenate([solution, np.ones((N, 1))], axis=1).reshape(N, 3, 3)
 
 
 def adjust_lighting(images, rng, config=AugmentConfig()):

@@ -20,12 +20,18 @@ Methods (images x in 0..255, shape (N, H, W, 3)):
     equalize           histogram-equalize each image's luminance (its pixels' brightness ranks become
                        evenly spaced), scale the pixel's RGB by new/old luminance, then image_standardize.
                        Dark and washed-out photos, common in GTSRB, come out alike.
+    lcn                local contrast normalization (Jarrett et al. 2009, the preprocessing of
+                       Sermanet & LeCun 2011): v = x - G*x, y = v / max(mean(s_n), s, 1) with
+                       s = sqrt(G*v^2); G a 9x9 Gaussian (sigma 2) summed over the three channels,
+                       renormalized where it overhangs the border (``local_contrast_normalize``).
+                       Each neighbourhood gets zero mean and, where it has contrast, unit contrast:
+                       a pictogram in a dark or hazy sign comes out as crisp as in a bright one.
 """
 import math
 
 import numpy as np
 
-METHODS = ("seed", "standardize", "image_standardize", "center_standardize", "equalize")
+METHODS = ("seed", "standardize", "image_standardize", "center_standardize", "equalize", "lcn")
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)   # ITU-R BT.601 weights
 
 
@@ -97,6 +103,8 @@ def preprocess(images, spec):
         return center_standardize(x)
     if method == "equalize":
         return image_standardize(equalize_luminance(x))
+    if method == "lcn":
+        return local_contrast_normalize(x)
     raise ValueError(f"unknown preprocessing spec {spec!r}: its name must be one of {', '.join(METHODS)}")
 
 
@@ -138,3 +146,41 @@ def equalize_luminance(x):
     equalized = np.float32(255.0 / P) * (ranks.astype(np.float32) + np.float32(0.5))
     ratio = equalized / np.maximum(luminance, np.float32(1.0))
     return np.clip(x * ratio.reshape(x.shape[:-1] + (1,)), 0, 255)
+
+
+#: local_contrast_normalize's window: radius 4 (9x9), Gaussian sigma 2 pixels.
+LCN_RADIUS, LCN_SIGMA = 4, 2.0
+
+
+def gaussian_blur(x, radius=LCN_RADIUS, sigma=LCN_SIGMA):
+    """G * x summed over channels: the weighted mean of every pixel's neighbourhood in all channels,
+    (N, H, W, C) -> (N, H, W, 1). The separable Gaussian g(d) = exp(-d^2 / 2 sigma^2), |d| <= radius,
+    is renormalized at the border by the weight that falls inside the image, so each output is a
+    weighted mean of real pixels (no zero or mirrored padding)."""
+    N, H, W, C = x.shape
+    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma ** 2)).astype(np.float32)
+
+    def along(array, axis, size):
+        padded = np.pad(array, [(radius, radius) if a == axis else (0, 0) for a in range(4)])
+        out = np.zeros_like(array)
+        for k, weight in enumerate(taps):
+            out += weight * np.take(padded, np.arange(k, k + size), axis=axis)
+        return out
+    total = along(along(x.sum(axis=3, keepdims=True), 1, H), 2, W)
+    inside = along(along(np.ones((1, H, W, 1), np.float32), 1, H), 2, W)
+    return total / (inside * C)
+
+
+def local_contrast_normalize(x, radius=LCN_RADIUS, sigma=LCN_SIGMA, floor=1.0):
+    """Subtractive then divisive normalization (N, H, W, C) float 0..255 -> float32, same shape:
+
+        v = x - G*x                       every channel minus its neighbourhood's mean (all channels)
+        s = sqrt(G*v^2)                   the neighbourhood's contrast, (N, H, W, 1)
+        y = v / max(mean_hw(s_n), s, floor)
+
+    Dividing by at least the image's mean contrast (Jarrett et al.) keeps flat regions from being
+    blown up to noise; ``floor`` (one grey level) keeps a flat image finite (all zeros)."""
+    v = x - gaussian_blur(x, radius, sigma)
+    s = np.sqrt(gaussian_blur(v * v, radius, sigma))
+    mean_contrast = s.mean(axis=(1, 2, 3), keepdims=True)
+    return v / np.maximum(np.maximum(s, mean_contrast), np.float32(floor))

@@ -4,7 +4,8 @@ import pytest
 
 from PIL import Image
 
-from npnet.augment import SMALLEST_SIDE, AugmentConfig, adjust_lighting, augment, lower_resolution, random_affine
+from npnet.augment import (SMALLEST_SIDE, AugmentConfig, adjust_lighting, augment, homography, lower_resolution,
+                           random_affine, random_perspective)
 from npnet.resize import area_matrix
 
 NOTHING = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_shift=0, max_contrast=0, max_brightness=0)
@@ -102,3 +103,28 @@ def test_area_matrix_rows_average_their_footprint():
     np.testing.assert_allclose(matrix.sum(axis=1), 1)
     np.testing.assert_allclose(matrix[1], [0, 0.2, 0.6, 0.2, 0])     # [5/3, 10/3) covers 1/3, 1, 1/3 pixel
     np.testing.assert_array_equal(area_matrix(4, 4), np.eye(4))
+
+
+def test_perspective_with_no_corner_shift_leaves_images_unchanged(rng):
+    images = rng.integers(0, 256, (3, 32, 32, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(random_perspective(images, rng, max_corner_shift=0.0), images)
+
+
+def test_homography_takes_each_corner_to_its_target(rng):
+    points = np.array([[[0, 0], [31, 0], [31, 31], [0, 31]]], dtype=np.float64)
+    targets = points + rng.uniform(-3, 3, (1, 4, 2))
+    M = homography(points, targets)[0]
+    mapped = M @ np.vstack([points[0].T, np.ones(4)])
+    np.testing.assert_allclose((mapped[:2] / mapped[2]).T, targets[0], atol=1e-9)
+
+
+def test_perspective_warps_within_the_image_range(rng):
+    images = rng.integers(0, 256, (4, 32, 32, 3)).astype(np.uint8)
+    warped = random_perspective(images, rng, max_corner_shift=3.0)
+    assert warped.shape == images.shape and warped.dtype == np.float32
+    assert warped.min() >= 0 and warped.max() <= 255 and not np.array_equal(warped, images)
+
+
+def test_perspective_of_a_flat_image_stays_flat(rng):
+    flat = np.full((2, 32, 32, 3), 90, dtype=np.uint8)
+    np.testing.assert_allclose(random_perspective(flat, rng, max_corner_shift=4.0), 90, atol=1e-4)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from npnet.preprocessing import equalize_luminance, fit_preprocessing, preprocess
+from npnet.preprocessing import equalize_luminance, fit_preprocessing, gaussian_blur, preprocess
 
 
 @pytest.fixture
@@ -82,3 +82,46 @@ def test_an_unknown_method_is_refused():
         fit_preprocessing("sharpen")
     with pytest.raises(ValueError, match="unknown preprocessing spec"):
         preprocess(np.zeros((1, 2, 2, 3)), {"name": "sharpen"})
+
+
+def blur_reference(x, radius=4, sigma=2.0):
+    """gaussian_blur by its definition, float64: sum over the window inside the image and all channels
+    of g(dy) g(dx) x, divided by the window's weight inside the image times the channel count."""
+    N, H, W, C = x.shape
+    g = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma ** 2))
+    out = np.zeros((N, H, W, 1))
+    for i in range(H):
+        for j in range(W):
+            total = weight = 0.0
+            for dy in range(-radius, radius + 1):
+                for dx in range(-radius, radius + 1):
+                    if 0 <= i + dy < H and 0 <= j + dx < W:
+                        w = g[dy + radius] * g[dx + radius]
+                        total = total + w * x[:, i + dy, j + dx, :].sum(axis=-1)
+                        weight += w
+            out[:, i, j, 0] = total / (weight * C)
+    return out
+
+
+def test_lcn_window_is_the_border_renormalized_gaussian_mean(rng):
+    x = rng.uniform(0, 255, (2, 12, 10, 3)).astype(np.float32)
+    np.testing.assert_allclose(gaussian_blur(x), blur_reference(x.astype(np.float64)), rtol=1e-5, atol=1e-3)
+
+
+def test_lcn_is_the_subtractive_then_divisive_normalization(images):
+    x = images.astype(np.float64)
+    v = x - blur_reference(x)
+    s = np.sqrt(blur_reference(v * v))
+    expected = v / np.maximum(np.maximum(s, s.mean(axis=(1, 2, 3), keepdims=True)), 1.0)
+    np.testing.assert_allclose(preprocess(images, {"name": "lcn"}), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_lcn_does_not_care_how_bright_or_contrasty_the_photo_is(images):
+    low = (images * 0.3 + 20).astype(np.float32)
+    np.testing.assert_allclose(preprocess(low, {"name": "lcn"}), preprocess(images * 0.9 + 5, {"name": "lcn"}),
+                               rtol=1e-3, atol=1e-3)
+
+
+def test_lcn_of_a_flat_image_is_zero():
+    flat = preprocess(np.full((1, 32, 32, 3), 7, dtype=np.uint8), {"name": "lcn"})
+    assert np.all(np.isfinite(flat)) and np.abs(flat).max() < 1e-4

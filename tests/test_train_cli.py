@@ -71,3 +71,14 @@ def test_a_teacher_without_a_distillation_weight_is_one_line_and_exit_2(pickles,
     result = run_train("--data", pickles, "--teacher", tmp_path / "t.h5", "--quiet", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "distillation needs both teachers and a weight" in result.stderr
+
+
+def test_the_augmentation_and_swa_options_reach_the_recipe(pickles, tmp_path):
+    result = run_train("--data", pickles, "--epochs", 1, "--batch-size", 16, "--perspective", 2, "--noise", 4,
+                       "--jpeg", 0.5, "--mixup", 0.2, "--swa-epochs", 1, "--preprocessing", "lcn",
+                       "--quiet", "--no-download", "--out", tmp_path / "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for shown in ("'perspective': 2.0", "'noise': 4.0", "'jpeg': 0.5", "'mixup': 0.2", "'swa_epochs': 1",
+                  "'preprocessing': 'lcn'"):
+        assert shown in result.stdout
+    assert (tmp_path / "run" / "swa.h5").is_file()

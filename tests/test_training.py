@@ -125,6 +125,56 @@ def test_distillation_trains_from_teachers_and_resumes_to_the_same_weights(tmp_p
         np.testing.assert_array_equal(resumed.model.params()[key], value)
 
 
+@pytest.mark.parametrize("options", [{"perspective": 3.0}, {"noise": 8.0}, {"jpeg": 0.5}, {"mixup": 0.4},
+                                     {"cutmix": 1.0}], ids=lambda options: next(iter(options)))
+def test_each_augmentation_option_changes_training_and_resumes_to_the_same_weights(tmp_path, data, options):
+    recipe = RECIPE.with_options(epochs=2, **options)
+    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    plain, _ = train(tmp_path, "plain", data, RECIPE.with_options(epochs=2))
+    assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
+    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished"
+    for key, value in uninterrupted.model.params().items():
+        np.testing.assert_array_equal(resumed.model.params()[key], value)
+
+
+def test_swa_checkpoint_holds_the_mean_of_the_last_epochs_weights(tmp_path, data):
+    train_split, valid_split = data
+    recipe = RECIPE.with_options(swa_epochs=2)
+    trainer = Trainer(recipe, train_split, valid_split, tmp_path / "run", CLASSES, progress=False)
+    after_each_epoch = []
+    trainer.log = lambda line: after_each_epoch.append({k: v.copy() for k, v in trainer.model.params().items()})
+    assert trainer.run() == "finished"
+    swa, metadata = checkpoint.load(tmp_path / "run" / "swa.h5")
+    assert metadata["swa_epochs_averaged"] == 2 and metadata["epoch"] == 3
+    for key, value in swa.params().items():
+        expected = (after_each_epoch[1][key].astype(np.float64) + after_each_epoch[2][key]) / 2
+        np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert "swa_val_accuracy" not in history[0] and 0 <= history[2]["swa_val_accuracy"] <= 1
+
+
+def test_a_stopped_run_with_swa_resumes_to_the_same_average(tmp_path, data):
+    recipe = RECIPE.with_options(swa_epochs=2)
+    train(tmp_path, "whole", data, recipe)
+    train(tmp_path, "stopped", data, recipe, stop_after=(2, 0))        # inside the window
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished"
+    whole, _ = checkpoint.load(tmp_path / "whole" / "swa.h5")
+    again, _ = checkpoint.load(tmp_path / "stopped" / "swa.h5")
+    for key, value in whole.params().items():
+        np.testing.assert_array_equal(again.params()[key], value)
+
+
+def test_resume_refuses_an_swa_checkpoint_from_another_epoch(tmp_path, data):
+    recipe = RECIPE.with_options(swa_epochs=2)
+    train(tmp_path, "stopped", data, recipe, stop_after=(2, 0))
+    (tmp_path / "stopped" / "swa.h5").unlink()
+    with pytest.raises(NpnetError, match="swa.h5: missing"):
+        Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+
+
 def test_the_teachers_probabilities_are_the_mean_of_their_softened_outputs(tmp_path, data):
     from npnet.losses import softmax
     from npnet.preprocessing import preprocess
@@ -206,7 +256,11 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 @pytest.mark.parametrize("options, message", [({"epochs": 0}, "epochs"), ({"lr": -1.0}, "learning rate"),
                                               ({"preprocessing": "magic"}, "preprocessing"),
                                               ({"dropout": 1.0}, "dropout"), ({"ema": 1.0}, "EMA"),
-                                              ({"weight_decay": -0.1}, "weight decay")])
+                                              ({"weight_decay": -0.1}, "weight decay"),
+                                              ({"perspective": 9.0}, "perspective"), ({"noise": -1.0}, "noise"),
+                                              ({"jpeg": 1.5}, "JPEG"), ({"mixup": -0.2}, "mixup"),
+                                              ({"mixup": 0.2, "cutmix": 1.0}, "both"),
+                                              ({"epochs": 5, "swa_epochs": 6}, "SWA")])
 def test_a_bad_recipe_is_refused_with_the_reason(options, message):
     with pytest.raises(ValueError, match=message):
         Recipe().with_options(**options)

@@ -10,7 +10,8 @@ The same formulas as ``npnet.preprocessing`` (x: the images cast to float32, sha
                         of the rows and columns (h x w)                    Slice, ReduceMean, ..., Clip
 
 'equalize' ranks every pixel's luminance in its image (a stable sort): ONNX has no stable per-row
-argsort, so it is refused rather than approximated.
+argsort, so it is refused rather than approximated. 'lcn' (a border-renormalized Gaussian window) is
+not written as ops yet: refused too.
 """
 import numpy as np
 
@@ -18,6 +19,8 @@ from ..errors import NpnetError
 from ..preprocessing import spec_problem
 
 EXPRESSIBLE = ("seed", "standardize", "image_standardize", "center_standardize")
+NOT_EXPRESSIBLE = {"equalize": "it ranks each image's pixels by a stable sort",
+                   "lcn": "its border-renormalized Gaussian window is not written as ONNX ops yet"}
 
 
 def add_preprocessing(graph, spec, x, shape):
@@ -27,8 +30,8 @@ def add_preprocessing(graph, spec, x, shape):
         raise NpnetError(f"--with-preprocessing: the preprocessing spec {problem}")
     name = spec["name"]
     if name not in EXPRESSIBLE:
-        raise NpnetError(f"--with-preprocessing: '{name}' cannot be written as ONNX ops (it ranks each image's "
-                         f"pixels by a stable sort); export without it and preprocess images before the model")
+        raise NpnetError(f"--with-preprocessing: '{name}' cannot be written as ONNX ops ({NOT_EXPRESSIBLE[name]}); "
+                         "export without it and preprocess images before the model")
     from onnx import TensorProto
     x = graph.node("Cast", [x], "preprocessing/cast", to=TensorProto.FLOAT)
     f32 = np.float32

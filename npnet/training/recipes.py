@@ -18,11 +18,17 @@ class Recipe:
     augment: bool = False            # see npnet/augment.py
     augment_strength: float = 1.0    # scales every augmentation range (AugmentConfig.scaled)
     low_resolution: float = 0.0      # fraction of images seen at a lower resolution (augment.lower_resolution)
+    perspective: float = 0.0         # largest corner shift in pixels of a random perspective warp; 0 = off
+    noise: float = 0.0               # largest sensor-noise sigma, pixel units (degrade.add_noise); 0 = off
+    jpeg: float = 0.0                # fraction of images JPEG-compressed at quality 15-90 (degrade.jpeg)
+    mixup: float = 0.0               # alpha of mixup's Beta(alpha, alpha) (training/mixing.py); 0 = off
+    cutmix: float = 0.0              # alpha of CutMix's Beta(alpha, alpha); 0 = off
     label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/losses.py)
     schedule: str = "constant"       # constant, or cosine decay from lr to 0 over the epochs
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
     weight_decay: float = 0.0        # decoupled, on kernels: p -= lr * weight_decay * p (Adam's docstring)
     ema: float = 0.0                 # momentum of the weights' moving average, used to validate; 0 = off
+    swa_epochs: int = 0              # average the weights of the last N epochs into swa.h5 (0 = off)
     teachers: tuple = ()             # checkpoints to distill from (training/teachers.py); () = none
     distill_weight: float = 0.0      # a in (1 - a) CE + a T^2 KL(teachers || student) (losses.py)
     temperature: float = 4.0         # T, softening both the teachers' and the student's probabilities
@@ -44,6 +50,20 @@ class Recipe:
             problems.append(f"augment strength must be in [0, 3], got {self.augment_strength}")
         if not 0 <= self.low_resolution <= 1:
             problems.append(f"low-resolution fraction must be in [0, 1], got {self.low_resolution}")
+        if not 0 <= self.perspective <= 8:
+            problems.append(f"perspective corner shift must be in [0, 8] pixels, got {self.perspective}")
+        if not 0 <= self.noise <= 64:
+            problems.append(f"noise sigma must be in [0, 64], got {self.noise}")
+        if not 0 <= self.jpeg <= 1:
+            problems.append(f"JPEG fraction must be in [0, 1], got {self.jpeg}")
+        for name in ("mixup", "cutmix"):
+            alpha = getattr(self, name)
+            if not (0 <= alpha <= 10):
+                problems.append(f"{name} alpha must be in [0, 10], got {alpha}")
+        if self.mixup > 0 and self.cutmix > 0:
+            problems.append("mixup and CutMix cannot both be on (choose one)")
+        if not 0 <= self.swa_epochs <= self.epochs:
+            problems.append(f"SWA epochs must be in [0, epochs = {self.epochs}], got {self.swa_epochs}")
         if not 0 <= self.label_smoothing < 1:
             problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.weight_decay < 1:

@@ -16,6 +16,10 @@ seed and data give the same weights bit for bit, and a run stopped after any bat
 Files in the output folder: ``last.h5`` (every epoch, and when stopped), ``best.h5`` (best validation
 accuracy), ``history.json`` (per-epoch metrics) and ``curves.png``.
 
+With ``recipe.swa_epochs`` = N, the raw weights of the last N epochs are averaged (SWA) into ``swa.h5``,
+validated every epoch of the window (history: ``swa_val_loss``, ``swa_val_accuracy``); best.h5 is
+chosen as without it. With mixup or CutMix the training accuracy counts the first image's label.
+
 With ``recipe.ema`` on, validation and ``best.h5`` use the optimizer's moving average of the
 weights (training continues from the weights themselves); history also records the raw weights'
 ``raw_val_loss`` and ``raw_val_accuracy``.
@@ -30,7 +34,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import checkpoint, runtime
-from ..augment import AugmentConfig, augment, lower_resolution
+from ..augment import AugmentConfig, augment, lower_resolution, random_perspective
+from ..degrade import add_noise, jpeg
 from ..errors import NonFiniteError, NpnetError
 from ..files import finite_json, write_text_atomic
 from ..layers import Dropout
@@ -40,6 +45,7 @@ from ..seed_net import seed_net
 from ..optimizers import Adam
 from ..preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves
+from .mixing import mix_batch
 from .recipes import Recipe, learning_rate
 from .step import train_step
 from .teachers import Teachers
@@ -96,6 +102,7 @@ class Trainer:
         self.optimizer = Adam(lr=recipe.lr, weight_decay=recipe.weight_decay, ema_momentum=recipe.ema or None)
         self.spec = fit_preprocessing(recipe.preprocessing, train.images)
         self.teachers = Teachers.load(recipe.teachers, len(self.class_names)) if recipe.teachers else None
+        self.swa_params, self.swa_count = None, 0     # the running mean of the SWA window's weights
         self.history = []
         self.best_val_accuracy = -1.0
         self.position = [0, 0]                  # the (epoch, batch) to run next
@@ -134,7 +141,23 @@ class Trainer:
         trainer.best_val_accuracy = best
         trainer.position = [epoch, batch]
         trainer.partial = {**partial, "correct": int(partial["correct"]), "seen": int(partial["seen"])}
+        trainer._resume_swa(epoch)
         return trainer
+
+    def _resume_swa(self, epoch):
+        """Reload the SWA mean from swa.h5 when the window had begun by ``epoch`` (epochs done)."""
+        expected = max(0, epoch - (self.recipe.epochs - self.recipe.swa_epochs)) if self.recipe.swa_epochs else 0
+        if expected == 0:
+            return
+        path = os.path.join(self.out_dir, "swa.h5")
+        if not os.path.exists(path):
+            raise NpnetError(f"{path}: missing; the run averaged {expected} epochs into it before it stopped")
+        model, metadata = checkpoint.load(path)
+        if metadata.get("epoch") != epoch or metadata.get("swa_epochs_averaged") != expected:
+            raise NpnetError(f"{path}: holds the average up to epoch {metadata.get('epoch')}, but last.h5 "
+                             f"stopped after epoch {epoch}: the two cannot continue one average")
+        self.swa_params = {key: value.copy() for key, value in model.params().items()}
+        self.swa_count = expected
 
     def request_stop(self):
         """Stop after the current batch, saving last.h5 (the signal handlers call this)."""
@@ -180,8 +203,19 @@ class Trainer:
         rng = generator(self.recipe.seed, AUGMENT, epoch, batch)
         if self.recipe.augment:
             images = augment(images, rng, AugmentConfig().scaled(self.recipe.augment_strength))
+        if self.recipe.perspective:
+            images = random_perspective(images, rng, self.recipe.perspective)
         if self.recipe.low_resolution:
             images = lower_resolution(images, rng, self.recipe.low_resolution)
+        if self.recipe.noise:
+            images = add_noise(images, rng, self.recipe.noise)
+        if self.recipe.jpeg:
+            images = jpeg(images, rng, self.recipe.jpeg)
+        mixed_with = None
+        if self.recipe.mixup or self.recipe.cutmix:
+            mode, alpha = ("mixup", self.recipe.mixup) if self.recipe.mixup else ("cutmix", self.recipe.cutmix)
+            images, partner, lam = mix_batch(images, rng, mode, alpha)
+            mixed_with = (labels[partner], lam)
         for layer in self.model.layers:
             if isinstance(layer, Dropout):
                 layer.rng = generator(self.recipe.seed, DROPOUT, epoch, batch)
@@ -192,7 +226,7 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):   # the loss check below reports a blow-up
                 loss, logits = train_step(self.model, self.optimizer, preprocess(images, self.spec), labels,
                                           self.recipe.label_smoothing, teacher_probs,
-                                          self.recipe.distill_weight, self.recipe.temperature)
+                                          self.recipe.distill_weight, self.recipe.temperature, mixed_with)
         except NonFiniteError as error:
             last = os.path.join(self.out_dir, "last.h5")
             saved = f"the last good checkpoint is {last}" if os.path.exists(last) else "no checkpoint was saved yet"
@@ -207,10 +241,13 @@ class Trainer:
             return float("nan"), float("nan")
         return evaluate(self.model, self.valid, self.spec)
 
-    @contextlib.contextmanager
     def _averaged_weights(self):
         """Inside, the model holds the optimizer's moving averages (if any); after, its own weights."""
-        averages = self.optimizer.averaged_params()
+        return self._holding(self.optimizer.averaged_params())
+
+    @contextlib.contextmanager
+    def _holding(self, averages):
+        """Inside, the model holds the weights ``averages`` ({name: array}; None: its own)."""
         if averages is None:
             yield False
             return
@@ -241,6 +278,10 @@ class Trainer:
                 checkpoint.save(self.model, os.path.join(self.out_dir, "best.h5"), self.class_names,
                                 self.spec, recipe=self.recipe.to_dict(), epoch=epoch + 1,
                                 val_accuracy=val_accuracy, averaged_weights=self.recipe.ema > 0)
+        swa = ""
+        if self.recipe.swa_epochs and epoch >= self.recipe.epochs - self.recipe.swa_epochs:
+            row["swa_val_loss"], row["swa_val_accuracy"] = self._average_into_swa(epoch)
+            swa = f"  swa {100 * row['swa_val_accuracy']:6.2f}% ({self.swa_count} epochs)"
         self.history.append(row)
         self.position = [epoch + 1, 0]
         self.partial = self._fresh_sums()
@@ -249,8 +290,27 @@ class Trainer:
         raw = f"  (raw weights {100 * row['raw_val_accuracy']:6.2f}%)" if "raw_val_accuracy" in row else ""
         self.log(f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.4f}  "
                    f"acc {100 * row['accuracy']:6.2f}%  val_loss {val_loss:.4f}  "
-                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}{raw}  lr {row['lr']:.2e}  "
+                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}{raw}{swa}  lr {row['lr']:.2e}  "
                    f"{seconds:5.1f}s ({row['images_per_s']:.0f} img/s)")
+
+    def _average_into_swa(self, epoch):
+        """Stochastic weight averaging (Izmailov et al. 2018): fold this epoch's weights (the raw
+        weights, not the EMA) into the running mean w_swa += (w - w_swa) / (count + 1), validate the
+        mean and write it to swa.h5. The net has no batch norm, so the mean needs no statistics
+        recomputed. Returns (val_loss, val_accuracy) of the mean."""
+        params = self.model.params()
+        if self.swa_params is None:
+            self.swa_params = {key: value.copy() for key, value in params.items()}
+        else:
+            for key, value in params.items():
+                self.swa_params[key] += (value - self.swa_params[key]) / np.float32(self.swa_count + 1)
+        self.swa_count += 1
+        with self._holding(self.swa_params):
+            val_loss, val_accuracy = self._validate()
+            checkpoint.save(self.model, os.path.join(self.out_dir, "swa.h5"), self.class_names, self.spec,
+                            recipe=self.recipe.to_dict(), epoch=epoch + 1, val_accuracy=val_accuracy,
+                            swa_epochs_averaged=self.swa_count)
+        return val_loss, val_accuracy
 
     # -- files ------------------------------------------------------------------------------------
     def _save_last(self):

@@ -59,9 +59,10 @@ def test_with_preprocessing_the_graph_takes_uint8_images(tmp_path, net, images, 
     assert relative_difference(run(path, images), net.forward(preprocess(images, spec))) < MAX_RELATIVE
 
 
-def test_equalize_cannot_be_added_as_ops(net):
-    with pytest.raises(NpnetError, match="'equalize' cannot be written as ONNX ops"):
-        to_onnx(net, {"preprocessing": {"name": "equalize"}}, with_preprocessing=True)
+@pytest.mark.parametrize("name", ["equalize", "lcn"])
+def test_preprocessing_without_onnx_ops_is_refused_by_name(net, name):
+    with pytest.raises(NpnetError, match=f"'{name}' cannot be written as ONNX ops"):
+        to_onnx(net, {"preprocessing": {"name": name}}, with_preprocessing=True)
 
 
 def test_same_padding_relu_layers_and_a_pool_on_the_input_export(tmp_path, rng):

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from npnet.data.pickles import _load_dict
+from npnet.data.pickles import load_dict
 from npnet.errors import DataError
 
 UPSAMPLED_BELOW = 32     # original pixels: the network's input size
@@ -115,7 +115,7 @@ def read_sizes(source, count):
     path = Path(source)
     if path.suffix.lower() not in PICKLE_SUFFIXES or not path.is_file():
         return None
-    sizes = np.asarray(_load_dict(path)["sizes"])
+    sizes = np.asarray(load_dict(path)["sizes"])
     if sizes.shape != (count, 2):
         raise DataError(f"{path}: 'sizes' has shape {sizes.shape}, expected ({count}, 2)")
     return sizes

@@ -57,7 +57,7 @@ class _Refused(Exception):
 def read_pickle(path) -> Dataset:
     """The pickle file at ``path`` as a Dataset (tracks unknown: -1). Raises DataError naming the file."""
     path = Path(path)
-    raw = _load_dict(path)
+    raw = load_dict(path)
     images, labels, sizes, coords = (_array(raw, key, path) for key in KEYS)
     _check_kind(images, "features", "u", path, expected="uint8")
     if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE:
@@ -78,8 +78,10 @@ def read_pickle(path) -> Dataset:
     )
 
 
-def _load_dict(path: Path) -> dict:
-    """Unpickle ``path`` safely; it must hold a dict with every key in ``KEYS``."""
+def load_dict(path) -> dict:
+    """Unpickle ``path`` safely (``SafeUnpickler``): the raw dict, which must hold every key in ``KEYS``;
+    DataError naming the file otherwise. ``read_pickle`` checks the arrays; ``hard_view`` reads ``sizes``."""
+    path = Path(path)
     try:
         with open_regular(path, MAX_PICKLE_BYTES) as file:  # a regular file of at most MAX_PICKLE_BYTES
             if os.fstat(file.fileno()).st_size == 0:

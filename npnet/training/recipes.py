@@ -105,7 +105,7 @@ SEED = Recipe()
 #: The best recipe found for the same 422,187-parameter net (the README lists every run tried).
 BEST = Recipe(epochs=60, batch_size=256, lr=0.002, preprocessing="center_standardize", augment=True,
               augment_strength=1.25, label_smoothing=0.1, schedule="cosine", warmup_epochs=2,
-              weight_decay=0.05, ema=0.999)
+              weight_decay=0.05, ema=0.999, low_resolution=0.5)
 
 RECIPES = {"seed": SEED, "best": BEST}
 

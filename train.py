@@ -153,8 +153,10 @@ def main(argv=None):
         print(f"stopped at epoch {trainer.position[0] + 1}, batch {trainer.position[1]}; saved {out}/last.h5\n"
               f"resume with: python train.py --data {args.data} --resume {out}", file=sys.stderr)
         return 130
+    swa = trainer.history[-1].get("swa_val_accuracy") if trainer.history else None
     print(f"done in {time.perf_counter() - started:.0f} s: best validation accuracy "
-          f"{100 * trainer.best_val_accuracy:.2f}%; wrote {out}/best.h5, last.h5, history.json, curves.png")
+          f"{100 * trainer.best_val_accuracy:.2f}%; wrote {out}/best.h5, last.h5, history.json, curves.png"
+          + (f"; swa.h5 (the mean of the last {trainer.swa_count} epochs) {100 * swa:.2f}%" if swa is not None else ""))
     if len(splits.get("test", ())):
         best_model, metadata = checkpoint.load(os.path.join(out, "best.h5"))
         test_loss, test_accuracy = evaluate(best_model, splits["test"], metadata["preprocessing"])

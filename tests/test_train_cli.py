@@ -81,4 +81,4 @@ def test_the_augmentation_and_swa_options_reach_the_recipe(pickles, tmp_path):
     for shown in ("'perspective': 2.0", "'noise': 4.0", "'jpeg': 0.5", "'mixup': 0.2", "'swa_epochs': 1",
                   "'preprocessing': 'lcn'"):
         assert shown in result.stdout
-    assert (tmp_path / "run" / "swa.h5").is_file()
+    assert (tmp_path / "run" / "swa.h5").is_file() and "swa.h5 (the mean of the last 1 epochs)" in result.stdout

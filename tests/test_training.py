@@ -270,3 +270,14 @@ def test_a_trainer_starting_warns_if_openblas_threads_will_spin(monkeypatch, tmp
     monkeypatch.setattr(runtime, "blas_loaded_too_early", True)
     with pytest.warns(RuntimeWarning, match="imported after numpy"):
         Trainer(RECIPE, *data, tmp_path / "run", CLASSES, progress=False, log=None)
+
+
+def test_curves_show_the_swa_window_and_name_blended_training_images():
+    from npnet.training.curves import curves_figure
+    history = [{"epoch": e, "loss": 1.0 / e, "accuracy": 0.5, "val_loss": 1.0 / e, "val_accuracy": 0.9}
+               for e in (1, 2, 3)]
+    history[2]["swa_val_accuracy"] = 0.95
+    accuracy_axes = curves_figure(history, "train (blended images)").axes[1]
+    labels = [line.get_label() for line in accuracy_axes.get_lines()]
+    assert labels == ["train (blended images)", "valid", "valid, SWA mean of the epochs so far"]
+    assert list(accuracy_axes.get_lines()[2].get_xdata()) == [3]

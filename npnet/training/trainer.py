@@ -322,7 +322,9 @@ class Trainer:
     def _write_history(self):
         path = os.path.join(self.out_dir, "history.json")
         write_text_atomic(path, json.dumps(finite_json(self.history), indent=1, allow_nan=False))
-        plot_curves(self.history, os.path.join(self.out_dir, "curves.png"))
+        mixing = self.recipe.mixup or self.recipe.cutmix
+        plot_curves(self.history, os.path.join(self.out_dir, "curves.png"),
+                    "train (blended images)" if mixing else "train")
 
     @staticmethod
     def _fresh_sums():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import ops
 from .resize import area_matrix, interpolation_matrix
 
 #: lower_resolution's smallest side, in pixels: half the input's. GTSRB's smallest crops are 25 px
@@ -64,20 +65,10 @@ def random_affine(images, rng, config=AugmentConfig()):
 
 
 def bilinear_sample(images, y, x):
-    """images (N, H, W, C) read at real coordinates y, x (N, Ho, Wo), each inside the image.
-
-    out = (1-wy)(1-wx) I[y0, x0] + (1-wy) wx I[y0, x1] + wy (1-wx) I[y1, x0] + wy wx I[y1, x1]
-    with y0 = floor(y), y1 = min(y0 + 1, H - 1), wy = y - y0 (and likewise for x).
-    """
-    N, H, W, _ = images.shape
-    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
-    y1, x1 = np.minimum(y0 + 1, H - 1), np.minimum(x0 + 1, W - 1)
-    wy, wx = (y - y0)[..., None].astype(np.float32), (x - x0)[..., None].astype(np.float32)
-    n = np.arange(N)[:, None, None]
-    source = images.astype(np.float32, copy=False)
-    top = source[n, y0, x0] * (1 - wx) + source[n, y0, x1] * wx
-    bottom = source[n, y1, x0] * (1 - wx) + source[n, y1, x1] * wx
-    return top * (1 - wy) + bottom * wy
+    """images (N, H, W, C) read at real coordinates y, x (N, Ho, Wo), each inside the image, with
+    bilinear interpolation -> float32 (N, Ho, Wo, C). The math is in ``ops.reference.bilinear_sample``;
+    the kernel in use (``npnet.ops``: numba by default, the NumPy reference on request) computes it."""
+    return ops.active().bilinear_sample(images, y, x)
 
 
 def random_perspective(images, rng, max_corner_shift):

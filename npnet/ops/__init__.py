@@ -12,7 +12,7 @@ import os
 
 KERNEL_NAMES = ("im2col", "col2im", "maxpool_forward", "maxpool_backward", "bias_relu", "relu_backward",
                 "bias_relu_backward", "conv_pool_weight_grads", "conv_pool_input_grad", "bias_relu_maxpool",
-                "perturbed_images")
+                "perturbed_images", "bilinear_sample")
 _CHOICES = ("fast", "reference")
 _active = None
 

@@ -246,6 +246,26 @@ def _bias_relu_maxpool(z, bias, relu, pool, out=None):
     return pooled
 
 
+def _bilinear_sample(images, y, x):
+    # the reference's float32 operations in its order, so the two agree bit for bit
+    N, H, W, C = images.shape
+    Ho, Wo = y.shape[1], y.shape[2]
+    out = np.empty((N, Ho, Wo, C), dtype=np.float32)
+    one = np.float32(1)
+    for n in prange(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                floor_y, floor_x = np.floor(y[n, i, j]), np.floor(x[n, i, j])
+                wy, wx = np.float32(y[n, i, j] - floor_y), np.float32(x[n, i, j] - floor_x)
+                y0, x0 = int(floor_y), int(floor_x)
+                y1, x1 = min(y0 + 1, H - 1), min(x0 + 1, W - 1)
+                for c in range(C):
+                    top = np.float32(images[n, y0, x0, c]) * (one - wx) + np.float32(images[n, y0, x1, c]) * wx
+                    bottom = np.float32(images[n, y1, x0, c]) * (one - wx) + np.float32(images[n, y1, x1, c]) * wx
+                    out[n, i, j, c] = top * (one - wy) + bottom * wy
+    return out
+
+
 def _perturbed_images(images, ranks, limits, image_of, step_of, fill, insert):
     # one row per (image, step); fill is an array of the images' shape (a broadcast view for one value)
     B = image_of.shape[0]
@@ -274,6 +294,7 @@ conv_pool_weight_grads = _compile(_conv_pool_weight_grads)
 conv_pool_input_grad = _compile(_conv_pool_input_grad)
 bias_relu_maxpool = _compile(_bias_relu_maxpool)
 perturbed_images = _compile(_perturbed_images)
+bilinear_sample = _compile(_bilinear_sample)
 
 
 def bias_relu_backward(dout, out, relu):

@@ -59,11 +59,14 @@ def generator(seed, stream, epoch, batch=0):
 
 
 def evaluate(model, dataset, spec, batch_size=1024):
-    """Mean loss and accuracy of ``model`` (inference mode) on a Dataset. Returns (loss, accuracy)."""
+    """Mean loss and accuracy of ``model`` (inference mode) on a Dataset. Returns (loss, accuracy).
+
+    The logits come from the cache-free inference path (``Sequential.predict_logits``): equal to
+    ``forward(x, training=False)`` to float32 rounding, and it leaves no caches behind."""
     total_loss, correct = 0.0, 0
     for start in range(0, len(dataset), batch_size):
         labels = dataset.labels[start:start + batch_size]
-        logits = model.forward(preprocess(dataset.images[start:start + batch_size], spec))
+        logits = model.predict_logits(preprocess(dataset.images[start:start + batch_size], spec))
         total_loss += softmax_cross_entropy(logits, labels)[0] * len(labels)
         correct += int((logits.argmax(axis=1) == labels).sum())
     return total_loss / max(len(dataset), 1), correct / max(len(dataset), 1)

@@ -54,6 +54,10 @@ def parse_args(argv):
                         help="mixup with lam ~ Beta(ALPHA, ALPHA), e.g. 0.2 (default 0: off)")
     parser.add_argument("--cutmix", type=float, metavar="ALPHA",
                         help="CutMix with lam ~ Beta(ALPHA, ALPHA), e.g. 1.0 (default 0: off)")
+    parser.add_argument("--holdout-tracks", type=float, metavar="FRACTION",
+                        help="hold this fraction of each class's training tracks out of training and report "
+                             "accuracy on them every epoch, a second validation set; the same tracks on "
+                             "every run (default 0: off)")
     parser.add_argument("--swa-epochs", type=cli.whole_number(0), metavar="N",
                         help="stochastic weight averaging: the mean of the last N epochs' weights, "
                              "validated and saved as swa.h5 (default 0: off)")
@@ -83,7 +87,7 @@ def recipe_from(args):
                "augment_strength": args.augment_strength,
                "low_resolution": args.low_resolution, "perspective": args.perspective, "noise": args.noise,
                "jpeg": args.jpeg, "mixup": args.mixup, "cutmix": args.cutmix, "swa_epochs": args.swa_epochs,
-               "label_smoothing": args.label_smoothing,
+               "holdout_tracks": args.holdout_tracks, "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
                "distill_weight": args.distill_weight, "temperature": args.temperature}
@@ -96,7 +100,7 @@ def recipe_from(args):
 #: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
                    "low_resolution", "perspective", "noise", "jpeg", "mixup", "cutmix", "swa_epochs",
-                   "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
+                   "holdout_tracks", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
                    "teachers", "distill_weight", "temperature")
 
 
@@ -143,6 +147,9 @@ def main(argv=None):
     else:
         trainer = Trainer(recipe, train, valid, out, names, progress=progress)
         trainer.model.summary()
+    if trainer.holdout is not None:
+        print(f"held-out tracks: {len(trainer.holdout)} images of the training split held out "
+              f"({trainer.recipe.holdout_tracks:g} of each class's tracks), {len(trainer.train)} to train on")
     print(f"recipe: {trainer.recipe.to_dict()}")
     print(f"preprocessing: {trainer.spec}")
     install_stop_handlers(trainer)
@@ -157,6 +164,11 @@ def main(argv=None):
     print(f"done in {time.perf_counter() - started:.0f} s: best validation accuracy "
           f"{100 * trainer.best_val_accuracy:.2f}%; wrote {out}/best.h5, last.h5, history.json, curves.png"
           + (f"; swa.h5 (the mean of the last {trainer.swa_count} epochs) {100 * swa:.2f}%" if swa is not None else ""))
+    if trainer.holdout is not None and trainer.history:
+        at_best = max(trainer.history, key=lambda row: row["val_accuracy"])   # the first epoch of the best
+        print(f"held-out tracks ({len(trainer.holdout)} images): {100 * at_best['holdout_accuracy']:.2f}% "
+              f"at best.h5's epoch {at_best['epoch']}, {100 * trainer.history[-1]['holdout_accuracy']:.2f}% "
+              f"at the last")
     if len(splits.get("test", ())):
         best_model, metadata = checkpoint.load(os.path.join(out, "best.h5"))
         test_loss, test_accuracy = evaluate(best_model, splits["test"], metadata["preprocessing"])

@@ -82,3 +82,21 @@ def test_the_augmentation_and_swa_options_reach_the_recipe(pickles, tmp_path):
                   "'preprocessing': 'lcn'"):
         assert shown in result.stdout
     assert (tmp_path / "run" / "swa.h5").is_file() and "swa.h5 (the mean of the last 1 epochs)" in result.stdout
+
+
+def test_held_out_tracks_are_reported_every_epoch_and_at_the_end(tmp_path):
+    folder = tmp_path / "gtsrb"
+    folder.mkdir()
+    train = {"features": np.random.default_rng(0).integers(0, 256, (120, 32, 32, 3)).astype(np.uint8),
+             "labels": np.repeat(np.uint8([0, 1]), 60),       # two classes of two 30-image blocks each
+             "sizes": np.full((120, 2), 40, np.int32), "coords": np.tile(np.int32([4, 4, 36, 36]), (120, 1))}
+    (folder / "train.p").write_bytes(pickle.dumps(train))
+    write_split(folder / "valid.p", 16, 1)
+    result = run_train("--data", folder, "--epochs", 2, "--batch-size", 16, "--holdout-tracks", 0.5,
+                       "--quiet", "--no-download", "--out", tmp_path / "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "held-out tracks: 60 images of the training split held out (0.5 of each class's tracks), 60 to " \
+           "train on" in result.stdout and "'holdout_tracks': 0.5" in result.stdout
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert result.stdout.count("held-out tracks ") == 2 + 1                 # each epoch's line, and the end
+    assert f"{100 * history[-1]['holdout_accuracy']:.2f}% at the last" in result.stdout

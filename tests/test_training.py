@@ -7,7 +7,7 @@ import pytest
 from npnet import checkpoint, runtime
 from npnet.data import Dataset
 from npnet.errors import NonFiniteError, NpnetError
-from npnet.training import Recipe, Trainer, learning_rate
+from npnet.training import Recipe, Trainer, evaluate, learning_rate
 
 CLASSES = [f"class {i}" for i in range(43)]
 
@@ -137,6 +137,52 @@ def test_each_augmentation_option_changes_training_and_resumes_to_the_same_weigh
     assert resumed.run() == "finished"
     for key, value in uninterrupted.model.params().items():
         np.testing.assert_array_equal(resumed.model.params()[key], value)
+
+
+@pytest.fixture
+def tracked():
+    """tiny_dataset has no tracks: blocks of 30 images of a class stand in for them (splits.track_split),
+    and 240 images give each of the 4 classes about two blocks, one of which can be held out."""
+    return tiny_dataset(240, seed=0), tiny_dataset(40, seed=1)
+
+
+def test_held_out_tracks_leave_training_and_are_measured_every_epoch(tmp_path, tracked):
+    data = tracked
+    trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(epochs=2, holdout_tracks=0.4))
+    assert len(trainer.train) + len(trainer.holdout) == len(data[0]) and len(trainer.holdout) > 0
+    assert not set(map(bytes, trainer.holdout.images)) & set(map(bytes, trainer.train.images))
+    loss, accuracy = evaluate(trainer.model, trainer.holdout, trainer.spec)    # the last epoch's weights
+    assert trainer.history[-1]["holdout_accuracy"] == accuracy and trainer.history[-1]["holdout_loss"] == loss
+    assert all("holdout_accuracy" in row for row in trainer.history)
+
+
+def test_held_out_tracks_are_the_same_whatever_the_run_seed(tmp_path, tracked):
+    first, _ = train(tmp_path, "a", tracked, RECIPE.with_options(epochs=1, holdout_tracks=0.4))
+    other, _ = train(tmp_path, "b", tracked, RECIPE.with_options(epochs=1, holdout_tracks=0.4, seed=3))
+    np.testing.assert_array_equal(first.holdout.images, other.holdout.images)
+
+
+def test_a_stopped_run_with_held_out_tracks_resumes_to_the_same_weights(tmp_path, tracked):
+    data = tracked
+    recipe = RECIPE.with_options(epochs=2, holdout_tracks=0.4)
+    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished" and len(resumed.train) == len(uninterrupted.train)
+    for key, value in uninterrupted.model.params().items():
+        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    assert [row["holdout_accuracy"] for row in resumed.history] == \
+        [row["holdout_accuracy"] for row in uninterrupted.history]
+
+
+def test_holding_out_tracks_from_data_with_too_few_is_one_clear_error(tmp_path, data):
+    with pytest.raises(NpnetError, match="leaves 80 images to train on and 0 held out"):
+        train(tmp_path, "run", data, RECIPE.with_options(holdout_tracks=0.25))   # one block per class
+
+
+def test_holding_out_too_many_tracks_is_refused():
+    with pytest.raises(ValueError, match="held-out track fraction"):
+        Recipe(holdout_tracks=0.6)
 
 
 def test_swa_checkpoint_holds_the_mean_of_the_last_epochs_weights(tmp_path, data):

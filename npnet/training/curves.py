@@ -12,7 +12,7 @@ def plot_curves(history, path, train_label="train"):
 
 def curves_figure(history, train_label="train"):
     """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_..., and
-    swa_val_accuracy in the SWA window). train_label names the training curves (mixup trains on
+    swa_val_accuracy in the SWA window, holdout_loss and holdout_accuracy with held-out tracks). train_label names the training curves (mixup trains on
     blended images, whose loss and accuracy are not comparable with validation's)."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(11, 4))
@@ -28,6 +28,10 @@ def curves_figure(history, train_label="train"):
     if averaged:
         accuracy_axes.plot(epochs, [100 * (1 - row["raw_val_accuracy"]) for row in history],
                            label="valid, raw weights", alpha=0.6, linestyle="--")
+    if "holdout_accuracy" in history[-1]:
+        accuracy_axes.plot(epochs, [100 * (1 - row["holdout_accuracy"]) for row in history],
+                           label="held-out training tracks")
+        loss_axes.plot(epochs, [row["holdout_loss"] for row in history], label="held-out training tracks")
     window = [row for row in history if "swa_val_accuracy" in row]
     if window:
         accuracy_axes.plot([row["epoch"] for row in window], [100 * (1 - row["swa_val_accuracy"]) for row in window],

@@ -23,6 +23,10 @@ chosen as without it. With mixup or CutMix the training accuracy counts the firs
 With ``recipe.ema`` on, validation and ``best.h5`` use the optimizer's moving average of the
 weights (training continues from the weights themselves); history also records the raw weights'
 ``raw_val_loss`` and ``raw_val_accuracy``.
+
+With ``recipe.holdout_tracks`` = f, that fraction of the training split's tracks is held out of training
+(``holdout.split_holdout``, the same tracks on every run) and measured each epoch with the weights
+validation uses (history: ``holdout_loss``, ``holdout_accuracy``); best.h5 is still chosen on valid.
 """
 import contextlib
 import json
@@ -45,6 +49,7 @@ from ..seed_net import seed_net
 from ..optimizers import Adam
 from ..preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves
+from .holdout import split_holdout
 from .mixing import mix_batch
 from .recipes import Recipe, learning_rate
 from .step import train_step
@@ -95,15 +100,20 @@ class Trainer:
         runtime.tune()
         runtime.warn_if_blas_spins()
         self.recipe = recipe
-        self.train, self.valid = train, valid
+        self.train, self.holdout = split_holdout(train, recipe.holdout_tracks)
+        self.valid = valid
+        if len(self.train) == 0 or (self.holdout is not None and len(self.holdout) == 0):
+            raise NpnetError(f"holding out {recipe.holdout_tracks:g} of the training tracks leaves "
+                             f"{len(self.train)} images to train on and "
+                             f"{0 if self.holdout is None else len(self.holdout)} held out")
         self.out_dir = os.fspath(out_dir)
         self.class_names = list(class_names)
         self.progress = progress
         self.log = log or (lambda line: None)
         self.model = seed_net(num_classes=len(self.class_names), seed=recipe.seed, dropout=recipe.dropout)
-        check_batch_fits(self.model, min(recipe.batch_size, len(train)))
+        check_batch_fits(self.model, min(recipe.batch_size, len(self.train)))
         self.optimizer = Adam(lr=recipe.lr, weight_decay=recipe.weight_decay, ema_momentum=recipe.ema or None)
-        self.spec = fit_preprocessing(recipe.preprocessing, train.images)
+        self.spec = fit_preprocessing(recipe.preprocessing, self.train.images)
         self.teachers = Teachers.load(recipe.teachers, len(self.class_names)) if recipe.teachers else None
         self.swa_params, self.swa_count = None, 0     # the running mean of the SWA window's weights
         self.history = []
@@ -133,7 +143,7 @@ class Trainer:
         if {k: v.shape for k, v in model.params().items()} != {k: v.shape for k, v in expected.params().items()}:
             raise NpnetError(f"{path}: is not the seed net for {len(list(class_names))} classes; "
                              "train.py trains and resumes only that architecture")
-        if state["train_size"] != len(train):
+        if state["train_size"] != len(split_holdout(train, recipe.holdout_tracks)[0]):
             raise NpnetError(f"{path}: was trained on {state['train_size']} images, "
                              f"but the data given has {len(train)}")
         trainer = cls(recipe, train, valid, out_dir, class_names, progress, log)
@@ -275,6 +285,8 @@ class Trainer:
             val_loss, val_accuracy = self._validate()
             row.update(val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds,
                        images_per_s=self.partial["seen"] / max(seconds, 1e-9))
+            if self.holdout is not None:
+                row["holdout_loss"], row["holdout_accuracy"] = evaluate(self.model, self.holdout, self.spec)
             improved = val_accuracy > self.best_val_accuracy
             if improved:
                 self.best_val_accuracy = val_accuracy
@@ -291,9 +303,10 @@ class Trainer:
         self._save_last()
         self._write_history()
         raw = f"  (raw weights {100 * row['raw_val_accuracy']:6.2f}%)" if "raw_val_accuracy" in row else ""
+        held_out = f"  held-out tracks {100 * row['holdout_accuracy']:6.2f}%" if "holdout_accuracy" in row else ""
         self.log(f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.4f}  "
                    f"acc {100 * row['accuracy']:6.2f}%  val_loss {val_loss:.4f}  "
-                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}{raw}{swa}  lr {row['lr']:.2e}  "
+                   f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}{raw}{held_out}{swa}  lr {row['lr']:.2e}  "
                    f"{seconds:5.1f}s ({row['images_per_s']:.0f} img/s)")
 
     def _average_into_swa(self, epoch):

@@ -207,7 +207,7 @@ def check_explain(tools, capsys, checkpoint_file, base, paths, outside, command,
 @PROPERTY
 @given(seed=st.integers(0, 2 ** 16), entries=TREES, option=st.sampled_from(
     ["--seed", "--batch-size", "--lr", "--dropout", "--label-smoothing", "--warmup-epochs", "--augment-strength",
-     "--low-resolution", "--perspective", "--noise", "--jpeg", "--mixup", "--cutmix", "--swa-epochs",
+     "--low-resolution", "--perspective", "--noise", "--jpeg", "--mixup", "--cutmix", "--swa-epochs", "--holdout-tracks",
      "--distill-weight", "--temperature"]),
     value=OPTION_VALUES, epochs=st.sampled_from(["1", "1", "1", "0", "-2", "x"]), valid_first=st.booleans())
 def test_train_succeeds_or_fails_in_one_line_and_writes_only_in_out(tools, capsys, seed, entries, option, value,

@@ -42,8 +42,9 @@ def build_parser():
                             ".keras or .h5 file (read by content; preprocessing x/255 - 0.5 assumed)")
     with_data = argparse.ArgumentParser(add_help=False)
     with_data.add_argument("--data", required=True, help="test.p, or a GTSRB folder or zip")
-    with_data.add_argument("--split", default="test", choices=("test", "valid", "train"),
-                           help="which split of a folder to use (default test)")
+    with_data.add_argument("--split", default="test", choices=("test", "valid", "train", "holdout"),
+                           help="which split of a folder to use (default test); holdout: the training tracks "
+                                "the model's run held out (train.py --holdout-tracks)")
     with_data.add_argument("--cache-dir", help="where decoded full-size images of an image folder are cached "
                                                "(default: OUT/cache, inside --out)")
     groups = {"model": with_model, "data": with_data}

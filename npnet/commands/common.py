@@ -11,6 +11,7 @@ from ..errors import NpnetError
 from ..explain import model_class_names, plots, resolve_class
 from ..images import load_image
 from ..preprocessing import preprocess
+from ..training.holdout import split_holdout
 from ..cli import one_line, prepare_out, whole_number
 
 PROG = "explain.py"
@@ -73,14 +74,33 @@ def cache_folder(args):
     return args.cache_dir if getattr(args, "cache_dir", None) is not None else Path(args.out) / "cache"
 
 
-def load_labelled(path, split, cache_dir=None):
-    """The split to evaluate: a pickle file or a folder's test split, or --split train/valid;
+def load_labelled(path, split, cache_dir=None, model=None):
+    """The split to evaluate: a pickle file or a folder's test split, or --split train/valid, or
+    --split holdout: the training tracks ``model``'s run held out (``train.py --holdout-tracks``);
     refused when it holds no image. ``cache_dir``: see ``cache_folder``."""
+    if split == "holdout":
+        return held_out_tracks(path, model, cache_dir)
     data = (load_split(path, cache_dir=cache_dir, progress=False) if split == "test"
             else load_gtsrb(path, cache_dir=cache_dir, progress=False)[split])
     if len(data) == 0:
         raise NpnetError(f"{data.source}: holds no images to evaluate")
     return data
+
+
+def held_out_tracks(path, model, cache_dir=None):
+    """The tracks of ``path``'s training split that ``model``'s run held out of training, rebuilt from
+    the fraction its checkpoint records (``npnet.training.holdout``: the same fold on every run)."""
+    recipe = model.metadata.get("recipe") if model is not None else None
+    fraction = recipe.get("holdout_tracks", 0) if isinstance(recipe, dict) else 0
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction <= 0.5:
+        raise NpnetError(f"{model.path if model is not None else 'the model'}: --split holdout needs a checkpoint "
+                         f"trained with --holdout-tracks; this one records no held-out tracks")
+    train = load_gtsrb(path, cache_dir=cache_dir, progress=False)["train"]
+    _, held = split_holdout(train, float(fraction))
+    if held is None or len(held) == 0:
+        raise NpnetError(f"{train.source}: holding out {fraction:g} of its tracks leaves none to evaluate")
+    held.source = f"{train.source} (the tracks held out of training, {fraction:g})"
+    return held
 
 
 def explained_classes(predicted, asked, true=None):

@@ -22,8 +22,9 @@ def add_arguments(parser):
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="image files (or use --data with --index)")
     parser.add_argument("--data", help="a labelled split (a pickle, or a GTSRB folder with --split) to take "
                                        "images from, by --index; their labels are the true classes")
-    parser.add_argument("--split", default="test", choices=("test", "valid", "train"),
-                        help="which split of a folder --data names (default test)")
+    parser.add_argument("--split", default="test", choices=("test", "valid", "train", "holdout"),
+                        help="which split of a folder --data names (default test; holdout: the training "
+                             "tracks the model's run held out)")
     parser.add_argument("--index", type=whole_number(0), action="extend", nargs="+", default=[], metavar="N",
                         help="positions of the images in --data (as `errors` numbers them, #N)")
     parser.add_argument("--cache-dir", help="where decoded images of a folder are cached (default OUT/cache)")
@@ -57,9 +58,9 @@ def method_map(net, x, method, classes, layer=None):
     return reduce_channels(attribution(net, x, method, classes=classes, **options), "abs"), "attribution"
 
 
-def images_from_data(args):
+def images_from_data(args, model):
     """(uint8 images, names 'FILE#N', their labels) of the --index positions of the --data split."""
-    data = load_labelled(args.data, args.split, cache_folder(args))
+    data = load_labelled(args.data, args.split, cache_folder(args), model)
     outside = [i for i in args.index if i >= len(data)]
     if outside:
         raise NpnetError(f"{data.source}: --index {outside[0]} is outside the split's {len(data)} images")
@@ -74,7 +75,7 @@ def run(args):
     model = Model(args.model)
     asked = [resolve_class(c, model.names) for c in args.classes]
     if args.data:
-        images, paths, labels = images_from_data(args)
+        images, paths, labels = images_from_data(args, model)
         failed = 0
         trues = true_classes(args.true, len(paths), model.names) if args.true else labels
     else:

@@ -43,7 +43,7 @@ def write_errors(model, data, x, evaluation, out, limit, layer=None):
 
 def run(args):
     model = Model(args.model, args.data)
-    data = load_labelled(args.data, args.split, cache_folder(args))
+    data = load_labelled(args.data, args.split, cache_folder(args), model)
     x = model.input(data.images)
     evaluation = evaluate(model.net, x, data.labels)
     print(f"{len(ranked_mistakes(evaluation))} of {len(data.labels)} images misclassified")

@@ -70,7 +70,7 @@ def hard_view_figures(view, labels, predicted, names):
 
 def hard_view_line(figures, what=""):
     if figures is None:
-        return f"hard view{what}: not available (it needs a pickle split's original sizes)"
+        return f"hard view{what}: not available (it needs a whole pickle split's original sizes)"
     if figures["images"] == 0:
         return f"hard view{what}: empty (no image of this split was upsampled from under 32 pixels)"
     return (f"hard view{what}: weighted accuracy {figures['weighted_accuracy']:.2%} on {figures['images']} "
@@ -80,7 +80,7 @@ def hard_view_line(figures, what=""):
 
 def run(args):
     model = Model(args.model, args.data)
-    data = load_labelled(args.data, args.split, cache_folder(args))
+    data = load_labelled(args.data, args.split, cache_folder(args), model)
     evaluation = evaluate(model.net, model.input(data.images), data.labels)
     rows = report(model, data, evaluation, out_dir(args), quiet=args.json)
     view = view_of(data)

@@ -36,9 +36,10 @@ def add_arguments(parser):
 
 
 # -- the data -------------------------------------------------------------------------------------
-def boxed_split(path, split, limit, cache_dir=None):
-    """The split, cut to ``limit`` images, with (N, 4) float64 boxes; NpnetError when it has no boxes."""
-    data = load_labelled(path, split, cache_dir)
+def boxed_split(path, split, limit, cache_dir=None, model=None):
+    """The split, cut to ``limit`` images, with (N, 4) float64 boxes; NpnetError when it has no boxes.
+    ``model``: whose held-out tracks --split holdout means (``common.load_labelled``)."""
+    data = load_labelled(path, split, cache_dir, model)
     if limit is not None:
         data = data.subset(slice(0, limit))
     if not len(data):
@@ -83,7 +84,7 @@ def run(args):
     from .compare import parse_methods
     methods = parse_methods(args.methods)
     model = Model(args.model, args.data)
-    data, boxes = boxed_split(args.data, args.split, args.limit, cache_folder(args))
+    data, boxes = boxed_split(args.data, args.split, args.limit, cache_folder(args), model)
     x = model.input(data.images)
     predicted = model.net.predict_proba(x, batch_size=args.batch_size).argmax(axis=1)
     classes = data.labels if args.target == "true" else predicted

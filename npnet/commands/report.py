@@ -44,7 +44,7 @@ def run(args):
     scores = faithfulness.read_scores(args.faithfulness) if args.faithfulness else None
     out = out_dir(args)
     model = Model(args.model or newest_model(), args.data)
-    data = load_labelled(args.data, args.split, cache_folder(args))
+    data = load_labelled(args.data, args.split, cache_folder(args), model)
     users = np.array([load_image(path) for path in args.images], dtype=np.uint8) if args.images else None
 
     x = model.input(data.images)

@@ -29,9 +29,9 @@ def curves_figure(history, train_label="train"):
         accuracy_axes.plot(epochs, [100 * (1 - row["raw_val_accuracy"]) for row in history],
                            label="valid, raw weights", alpha=0.6, linestyle="--")
     if "holdout_accuracy" in history[-1]:
-        accuracy_axes.plot(epochs, [100 * (1 - row["holdout_accuracy"]) for row in history],
-                           label="held-out training tracks")
-        loss_axes.plot(epochs, [row["holdout_loss"] for row in history], label="held-out training tracks")
+        for axes, values in ((accuracy_axes, [100 * (1 - row["holdout_accuracy"]) for row in history]),
+                             (loss_axes, [row["holdout_loss"] for row in history])):
+            axes.plot(epochs, values, label="held-out training tracks", color="C3")   # one colour in both
     window = [row for row in history if "swa_val_accuracy" in row]
     if window:
         accuracy_axes.plot([row["epoch"] for row in window], [100 * (1 - row["swa_val_accuracy"]) for row in window],

@@ -327,3 +327,13 @@ def test_curves_show_the_swa_window_and_name_blended_training_images():
     labels = [line.get_label() for line in accuracy_axes.get_lines()]
     assert labels == ["train (blended images)", "valid", "valid, SWA mean of the epochs so far"]
     assert list(accuracy_axes.get_lines()[2].get_xdata()) == [3]
+
+
+def test_curves_draw_the_held_out_tracks_in_both_panels():
+    from npnet.training.curves import curves_figure
+    history = [{"epoch": e, "loss": 1.0 / e, "accuracy": 0.5, "val_loss": 1.0 / e, "val_accuracy": 0.9,
+                "holdout_loss": 2.0 / e, "holdout_accuracy": 0.8} for e in (1, 2)]
+    for axes, expected in zip(curves_figure(history).axes, ([2.0, 1.0], [20.0, 20.0])):
+        held_out = [line for line in axes.get_lines() if line.get_label() == "held-out training tracks"]
+        assert len(held_out) == 1
+        np.testing.assert_allclose(held_out[0].get_ydata(), expected)

@@ -270,7 +270,7 @@ def test_resume_can_extend_the_number_of_epochs(tmp_path, data):
 
 def test_resume_refuses_different_training_data(tmp_path, data):
     train(tmp_path, "run", data)
-    with pytest.raises(NpnetError, match="was trained on 80 images, but the data given has 40"):
+    with pytest.raises(NpnetError, match="was trained on 80 images, but the data given leaves 40 to train on"):
         Trainer.resume(tmp_path / "run", data[1], data[1], CLASSES, progress=False, log=None)
 
 

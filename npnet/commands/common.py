@@ -12,6 +12,7 @@ from ..explain import model_class_names, plots, resolve_class
 from ..images import load_image
 from ..preprocessing import preprocess
 from ..training.holdout import split_holdout
+from ..training.recipes import Recipe
 from ..cli import one_line, prepare_out, whole_number
 
 PROG = "explain.py"
@@ -90,13 +91,16 @@ def load_labelled(path, split, cache_dir=None, model=None):
 def held_out_tracks(path, model, cache_dir=None):
     """The tracks of ``path``'s training split that ``model``'s run held out of training, rebuilt from
     the fraction its checkpoint records (``npnet.training.holdout``: the same fold on every run)."""
-    recipe = model.metadata.get("recipe") if model is not None else None
-    fraction = recipe.get("holdout_tracks", 0) if isinstance(recipe, dict) else 0
-    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction <= 0.5:
-        raise NpnetError(f"{model.path if model is not None else 'the model'}: --split holdout needs a checkpoint "
-                         f"trained with --holdout-tracks; this one records no held-out tracks")
+    recipe = model.metadata.get("recipe")
+    try:
+        fraction = Recipe.from_dict(recipe).holdout_tracks if isinstance(recipe, dict) else 0.0
+    except (TypeError, ValueError) as error:       # the recipe's own checks, as train.py makes them
+        raise NpnetError(f"{model.path}: records a recipe that is not valid ({error})") from None
+    if fraction == 0:
+        raise NpnetError(f"{model.path}: --split holdout needs a checkpoint trained with --holdout-tracks; "
+                         f"this one records no held-out tracks")
     train = load_gtsrb(path, cache_dir=cache_dir, progress=False)["train"]
-    _, held = split_holdout(train, float(fraction))
+    _, held = split_holdout(train, fraction)
     if held is None or len(held) == 0:
         raise NpnetError(f"{train.source}: holding out {fraction:g} of its tracks leaves none to evaluate")
     held.source = f"{train.source} (the tracks held out of training, {fraction:g})"

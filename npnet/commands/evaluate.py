@@ -83,7 +83,7 @@ def run(args):
     data = load_labelled(args.data, args.split, cache_folder(args), model)
     evaluation = evaluate(model.net, model.input(data.images), data.labels)
     rows = report(model, data, evaluation, out_dir(args), quiet=args.json)
-    view = view_of(data)
+    view = None if args.split == "holdout" else view_of(data)   # a subset: its rows are not the pickle's
     hard = hard_view_figures(view, data.labels, evaluation.predicted, model.names)
     record = {"accuracy": evaluation.accuracy, "n": len(evaluation.labels), "per_class": rows, "hard_view": hard}
     if not args.json:

@@ -11,9 +11,10 @@ def plot_curves(history, path, train_label="train"):
 
 
 def curves_figure(history, train_label="train"):
-    """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_..., and
-    swa_val_accuracy in the SWA window, holdout_loss and holdout_accuracy with held-out tracks). train_label names the training curves (mixup trains on
-    blended images, whose loss and accuracy are not comparable with validation's)."""
+    """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_...,
+    swa_val_accuracy in the SWA window, holdout_loss and holdout_accuracy with held-out tracks).
+    train_label names the training curves (mixup trains on blended images, whose loss and accuracy
+    are not comparable with validation's)."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(11, 4))
     loss_axes, accuracy_axes = figure.subplots(1, 2)

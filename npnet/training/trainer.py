@@ -143,10 +143,10 @@ class Trainer:
         if {k: v.shape for k, v in model.params().items()} != {k: v.shape for k, v in expected.params().items()}:
             raise NpnetError(f"{path}: is not the seed net for {len(list(class_names))} classes; "
                              "train.py trains and resumes only that architecture")
-        if state["train_size"] != len(split_holdout(train, recipe.holdout_tracks)[0]):
-            raise NpnetError(f"{path}: was trained on {state['train_size']} images, "
-                             f"but the data given has {len(train)}")
         trainer = cls(recipe, train, valid, out_dir, class_names, progress, log)
+        if state["train_size"] != len(trainer.train):       # after any held-out tracks are taken out
+            raise NpnetError(f"{path}: was trained on {state['train_size']} images, "
+                             f"but the data given leaves {len(trainer.train)} to train on")
         trainer.model = model
         trainer.optimizer = checkpoint.load_optimizer(path, model)
         trainer.spec = state["preprocessing"]

@@ -49,3 +49,10 @@ def test_a_checkpoint_without_held_out_tracks_is_one_line_and_exit_2(cli, capsys
                            "--out", tmp_path / "out")
     assert status == 2 and err.count("\n") == 1
     assert "plain.h5" in err and "--holdout-tracks" in err
+
+
+def test_the_held_out_split_prints_no_hard_view_of_rows_it_does_not_have(cli, capsys, tracked_folder, tmp_path):
+    model = saved_run(tmp_path / "held.h5", 0.5)
+    status, out, _ = run(cli, capsys, "evaluate", "--model", model, "--data", tracked_folder, "--split", "holdout",
+                         "--out", tmp_path / "out")
+    assert status == 0 and "accuracy " in out and "hard view: not available" in out

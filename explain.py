@@ -8,26 +8,26 @@
     explain.py compare   --model M.h5 IMAGE... [--methods a,b,c|all] [--class C ...] [--true C ...]
     explain.py compare   --model M.h5 --data SPLIT --index N...   images of a labelled split, by position
     explain.py evaluate  --model M.h5 --data PATH       accuracy, per-class, confusion matrix, hard view (--json, --tta N)
-    explain.py errors    --model M.h5 --data PATH       gallery of the most confident mistakes, with Grad-CAM
+    explain.py mistakes  --model M.h5 --data PATH       gallery of the most confident mistakes, with Grad-CAM (alias: errors)
     explain.py faithfulness --model M.h5 --data PATH    every method scored on the sign boxes, beside baselines (--json)
     explain.py report    --data PATH [--model M.h5]     one self-contained web page: accuracy, mistakes, every method
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
 
-Images go through ``npnet.images.load_image`` and the checkpoint's own preprocessing, exactly as in
+Images go through ``npnet.data.images.load_image`` and the checkpoint's own preprocessing, exactly as in
 training. Figures go to --out (default explain_out/); every path written is printed. A user error
 (bad file, unknown class) is one line on stderr and exit status 2; --debug shows the traceback.
-Each command lives in its own module, ``npnet/commands/<command>.py``.
+Each command lives in its own module, ``npnet/cli/commands/<command>.py``.
 """
 import argparse
 import sys
 
-from npnet import runtime
+from npnet.runtime import process as runtime
 
-runtime.tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime.py)
+runtime.tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime/process.py)
 
-from npnet import cli  # noqa: E402  (after the allocator setting, which must precede large arrays)
-from npnet.commands import COMMANDS  # noqa: E402
-from npnet.commands.common import PROG  # noqa: E402
+from npnet.cli import boundary as cli  # noqa: E402  (after the allocator setting, which must precede large arrays)
+from npnet.cli.commands import ALIASES, COMMANDS  # noqa: E402
+from npnet.cli.commands.common import PROG  # noqa: E402
 
 
 def build_parser():
@@ -51,7 +51,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         parents = [common] + [groups[group] for group in module.PARENTS]
-        sub = commands.add_parser(name, parents=parents, help=module.HELP, description=module.__doc__)
+        sub = commands.add_parser(name, parents=parents, help=module.HELP, description=module.__doc__,
+                                  aliases=ALIASES.get(name, []))
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
@@ -63,7 +64,7 @@ def run_command(argv):
 
 
 def main(argv=None):
-    """explain.py's exit status; every user error is one line on stderr and status 2 (npnet.cli)."""
+    """explain.py's exit status; every user error is one line on stderr and status 2 (npnet.cli.boundary)."""
     return cli.run(PROG, run_command, argv)
 
 

@@ -13,16 +13,16 @@ import signal
 import sys
 import time
 
-from npnet.runtime import tune
+from npnet.runtime.process import tune
 
-tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime.py)
+tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime/process.py)
 
-from npnet import checkpoint  # noqa: E402
-from npnet import cli
+from npnet.io import checkpoint  # noqa: E402
+from npnet.cli import boundary as cli
 from npnet.data import class_names, load_gtsrb
-from npnet.errors import NpnetError
-from npnet.preprocessing import METHODS
-from npnet.training import RECIPES, Recipe, Trainer, evaluate
+from npnet.io.errors import NpnetError
+from npnet.data.preprocessing import PREPROCESSING_METHODS
+from npnet.training import RECIPES, Recipe, Trainer, loss_and_accuracy
 from npnet.training.recipes import SCHEDULES
 
 
@@ -37,7 +37,7 @@ def parse_args(argv):
     parser.add_argument("--lr", type=float, help="learning rate (Adam)")
     parser.add_argument("--seed", type=cli.whole_number(0))
     parser.add_argument("--dropout", type=float)
-    parser.add_argument("--preprocessing", choices=METHODS)
+    parser.add_argument("--preprocessing", choices=PREPROCESSING_METHODS)
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                         help="random rotation, scale, shift, contrast and brightness (no flips)")
     parser.add_argument("--augment-strength", type=float, help="scale every augmentation range (default 1)")
@@ -171,7 +171,7 @@ def main(argv=None):
               f"at the last")
     if len(splits.get("test", ())):
         best_model, metadata = checkpoint.load(os.path.join(out, "best.h5"))
-        test_loss, test_accuracy = evaluate(best_model, splits["test"], metadata["preprocessing"])
+        test_loss, test_accuracy = loss_and_accuracy(best_model, splits["test"], metadata["preprocessing"])
         print(f"test accuracy (best.h5): {100 * test_accuracy:.2f}% on {len(splits['test'])} images "
               f"(loss {test_loss:.4f})")
     return 0

@@ -1,4 +1,4 @@
-from npnet import runtime
+from npnet.runtime import process as runtime
 
 runtime.quiet_thread_pools()  # before numpy: OpenBLAS reads the thread settings when it loads
 import numpy as np

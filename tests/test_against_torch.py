@@ -10,9 +10,9 @@ torch = pytest.importorskip("torch")
 
 from npnet.bench import torch_twin  # noqa: E402
 from npnet.explain import grad_cam  # noqa: E402
-from npnet.losses import softmax_cross_entropy  # noqa: E402
-from npnet.seed_net import seed_net  # noqa: E402
-from npnet.optimizers import Adam  # noqa: E402
+from npnet.engine.losses import softmax_cross_entropy  # noqa: E402
+from npnet.engine.seed_net import seed_net  # noqa: E402
+from npnet.engine.optimizers import Adam  # noqa: E402
 
 BATCH = 32
 

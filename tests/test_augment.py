@@ -4,9 +4,9 @@ import pytest
 
 from PIL import Image
 
-from npnet.augment import (SMALLEST_SIDE, AugmentConfig, adjust_lighting, augment, homography, lower_resolution,
-                           random_affine, random_perspective)
-from npnet.resize import area_matrix
+from npnet.data.augment import (SMALLEST_SIDE, AugmentConfig, adjust_lighting, augment, homography,
+    lower_resolution, random_affine, random_perspective)
+from npnet.data.resize import area_matrix
 
 NOTHING = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_shift=0, max_contrast=0, max_brightness=0)
 

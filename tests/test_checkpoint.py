@@ -5,10 +5,10 @@ import h5py
 import numpy as np
 import pytest
 
-from npnet import checkpoint
-from npnet.errors import CheckpointError
-from npnet.seed_net import seed_net
-from npnet.optimizers import Adam
+from npnet.io import checkpoint
+from npnet.io.errors import CheckpointError
+from npnet.engine.seed_net import seed_net
+from npnet.engine.optimizers import Adam
 
 
 @pytest.fixture

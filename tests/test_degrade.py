@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet.degrade import add_noise, jpeg, jpeg_round_trip
+from npnet.data.degrade import add_noise, jpeg, jpeg_round_trip
 
 
 @pytest.fixture

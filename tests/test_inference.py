@@ -1,13 +1,13 @@
-"""The inference path (npnet.inference): the logits of model.forward(x, training=False), no caches kept."""
+"""The inference path (npnet.engine.inference): the logits of model.forward(x, training=False), no caches kept."""
 import copy
 
 import numpy as np
 import pytest
 
-from npnet import inference, ops
-from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
+from npnet.engine import inference, ops
+from npnet.engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
 
 from tolerances import assert_same_sums
 
@@ -145,7 +145,7 @@ def test_slices_on_several_threads_give_what_one_thread_gives(rng, threads):
 
 
 def test_openblas_keeps_its_thread_count_after_a_threaded_call(rng):
-    from npnet import blas
+    from npnet.runtime import blas
     if not blas.available():
         pytest.skip("numpy's BLAS is not an OpenBLAS whose thread count can be set")
     get, _ = blas.openblas_functions()

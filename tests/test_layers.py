@@ -3,11 +3,11 @@ differences (float64, relative error < 1e-6)."""
 import numpy as np
 import pytest
 
-from npnet import ops
-from npnet.gradcheck import check_layer
-from npnet.ops import reference
-from npnet.ops.reference import conv2d_loops
-from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, conv2d
+from npnet.engine import ops
+from npnet.engine.gradcheck import check_layer
+from npnet.engine.ops import reference
+from npnet.engine.ops.reference import conv2d_loops
+from npnet.engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, conv2d
 from tolerances import assert_same_sums, conv_magnitudes, conv_terms
 
 TOLERANCE = 1e-6

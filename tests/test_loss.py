@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from npnet.errors import NonFiniteError
-from npnet.gradcheck import numerical_gradient, rel_error
-from npnet.losses import distillation_loss, softmax, softmax_cross_entropy
+from npnet.io.errors import NonFiniteError
+from npnet.engine.gradcheck import numerical_gradient, rel_error
+from npnet.engine.losses import distillation_loss, softmax, softmax_cross_entropy
 
 
 def test_loss_of_uniform_logits_is_log_of_class_count():

@@ -1,9 +1,9 @@
 """An impossible batch size is refused up front, with the estimate."""
 import pytest
 
-from npnet.errors import NpnetError
-from npnet.memory import check_batch_fits, training_bytes_per_image
-from npnet.seed_net import seed_net
+from npnet.io.errors import NpnetError
+from npnet.runtime.memory import check_batch_fits, training_bytes_per_image
+from npnet.engine.seed_net import seed_net
 
 
 def test_the_estimate_covers_every_activation_and_patch_buffer_of_the_seed_net():

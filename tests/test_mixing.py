@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from npnet.losses import softmax_cross_entropy
-from npnet.seed_net import seed_net
+from npnet.engine.losses import softmax_cross_entropy
+from npnet.engine.seed_net import seed_net
 from npnet.training.mixing import mix_batch
 from npnet.training.step import train_step
 

@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
-from npnet import ops
-from npnet.gradcheck import check_model
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.losses import softmax_cross_entropy
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
-from npnet.optimizers import Adam
+from npnet.engine import ops
+from npnet.engine.gradcheck import check_model
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.losses import softmax_cross_entropy
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
+from npnet.engine.optimizers import Adam
 from npnet.training.step import train_step
 
 from tolerances import assert_same_sums, backward_magnitudes, backward_terms

@@ -9,11 +9,11 @@ import textwrap
 SCRIPT = textwrap.dedent("""
     import numpy as np
     import numba
-    from npnet import ops
-    from npnet.gradcheck import check_model
-    from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-    from npnet.model import Sequential
-    from npnet.optimizers import Adam
+    from npnet.engine import ops
+    from npnet.engine.gradcheck import check_model
+    from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+    from npnet.engine.model import Sequential
+    from npnet.engine.optimizers import Adam
     from npnet.training.step import train_step
 
     assert numba.config.DISABLE_JIT

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npnet import ops
-from npnet.ops import fast, reference
+from npnet.engine import ops
+from npnet.engine.ops import fast, reference
 from tolerances import assert_same_sums, conv_magnitudes, conv_terms
 
 SHAPES = [(1, 5, 7, 3), (2, 32, 32, 3), (3, 15, 15, 32), (1, 6, 6, 128), (4, 9, 4, 1)]

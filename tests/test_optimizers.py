@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from npnet.optimizers import SGD, Adam
+from npnet.engine.optimizers import SGD, Adam
 
 
 def test_adam_first_step_moves_each_weight_by_lr_against_the_gradient_sign():

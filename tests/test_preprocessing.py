@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from npnet.preprocessing import equalize_luminance, fit_preprocessing, gaussian_blur, preprocess
+from npnet.data.preprocessing import equalize_luminance, fit_preprocessing, gaussian_blur, preprocess
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from npnet.layers import Conv2D, Dense, ReLU
-from npnet.layers.relu_rules import relu_backward
-from npnet.model import Sequential
+from npnet.engine.layers import Conv2D, Dense, ReLU
+from npnet.engine.layers.relu_rules import relu_backward
+from npnet.engine.model import Sequential
 
 OUT = np.array([[0.0, 2.0, 0.0, 1.5]])     # forward output: units 2 and 4 active
 DOUT = np.array([[3.0, -1.0, -2.0, 4.0]])  # gradient arriving from above
@@ -75,7 +75,7 @@ def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(ru
     """The fused conv -> pool backward (taken when output gradients are not kept) gives the input
     gradient of the two-step backward under every rule, up to the order of the additions: the rule
     acts at each window's winner, and the pool gives the losers 0 under every rule."""
-    from npnet.seed_net import seed_net
+    from npnet.engine.seed_net import seed_net
     from tolerances import assert_same_sums, backward_magnitudes, backward_terms
     net = seed_net(seed=5).astype(dtype)
     x = np.random.default_rng(1).random((3, 32, 32, 3)).astype(dtype)          # >= 0: see backward_magnitudes
@@ -90,7 +90,7 @@ def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(ru
 
 
 def test_the_one_step_backward_without_weight_gradients_leaves_them_untouched():
-    from npnet.seed_net import seed_net
+    from npnet.engine.seed_net import seed_net
     net = seed_net(seed=5)
     x = np.random.default_rng(1).standard_normal((2, 32, 32, 3)).astype(np.float32)
     net.forward(x)

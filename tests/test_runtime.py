@@ -1,4 +1,4 @@
-"""The process settings ``npnet.runtime.tune()`` makes (and a plain ``import npnet`` does not): it
+"""The process settings ``npnet.runtime.process.tune()`` makes (and a plain ``import npnet`` does not): it
 fills in what the user left unset, never overrides them, remembers which ones it set (the benchmark
 starts "PyTorch as shipped" without them), and knows when numpy came first, too late for OpenBLAS."""
 import json
@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-SCRIPT = ("import json, os, npnet.runtime as r; r.tune(); print(json.dumps("
+SCRIPT = ("import json, os, npnet.runtime.process as r; r.tune(); print(json.dumps("
           "{'set_here': r.set_here, 'env': {k: os.environ.get(k) for k in r.THREAD_SETTINGS}}))")
 
 
@@ -22,7 +22,7 @@ def without_thread_settings():
 
 
 def test_a_plain_import_changes_no_environment_variable():
-    code = ("import os; before = dict(os.environ); import npnet, npnet.model, npnet.explain, npnet.training; "
+    code = ("import os; before = dict(os.environ); import npnet, npnet.engine.model, npnet.explain, npnet.training; "
             "print(dict(os.environ) == before)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=without_thread_settings(), timeout=60)
@@ -49,7 +49,7 @@ def warnings_of(code, environment):
     return done.stderr
 
 
-WARN = "import npnet.runtime as r; r.tune(); r.warn_if_blas_spins()"
+WARN = "import npnet.runtime.process as r; r.tune(); r.warn_if_blas_spins()"
 
 
 def test_after_numpy_the_spin_warning_is_given_where_speed_matters():
@@ -58,7 +58,7 @@ def test_after_numpy_the_spin_warning_is_given_where_speed_matters():
 
 
 def test_importing_npnet_after_numpy_does_not_warn_by_itself():
-    assert warnings_of("import numpy; import npnet; import npnet.runtime as r; r.warn_if_blas_spins()",
+    assert warnings_of("import numpy; import npnet; import npnet.runtime.process as r; r.warn_if_blas_spins()",
                        without_thread_settings()) == ""
 
 

@@ -4,10 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from npnet import checkpoint, runtime
+from npnet.io import checkpoint
+from npnet.runtime import process as runtime
 from npnet.data import Dataset
-from npnet.errors import NonFiniteError, NpnetError
-from npnet.training import Recipe, Trainer, evaluate, learning_rate
+from npnet.io.errors import NonFiniteError, NpnetError
+from npnet.training import Recipe, Trainer, loss_and_accuracy, learning_rate
 
 CLASSES = [f"class {i}" for i in range(43)]
 
@@ -151,7 +152,7 @@ def test_held_out_tracks_leave_training_and_are_measured_every_epoch(tmp_path, t
     trainer, _ = train(tmp_path, "run", data, RECIPE.with_options(epochs=2, holdout_tracks=0.4))
     assert len(trainer.train) + len(trainer.holdout) == len(data[0]) and len(trainer.holdout) > 0
     assert not set(map(bytes, trainer.holdout.images)) & set(map(bytes, trainer.train.images))
-    loss, accuracy = evaluate(trainer.model, trainer.holdout, trainer.spec)    # the last epoch's weights
+    loss, accuracy = loss_and_accuracy(trainer.model, trainer.holdout, trainer.spec)    # the last epoch's weights
     assert trainer.history[-1]["holdout_accuracy"] == accuracy and trainer.history[-1]["holdout_loss"] == loss
     assert all("holdout_accuracy" in row for row in trainer.history)
 
@@ -222,8 +223,8 @@ def test_resume_refuses_an_swa_checkpoint_from_another_epoch(tmp_path, data):
 
 
 def test_the_teachers_probabilities_are_the_mean_of_their_softened_outputs(tmp_path, data):
-    from npnet.losses import softmax
-    from npnet.preprocessing import preprocess
+    from npnet.engine.losses import softmax
+    from npnet.data.preprocessing import preprocess
     from npnet.training.teachers import Teachers
     train(tmp_path, "a", data, RECIPE.with_options(epochs=1))
     train(tmp_path, "b", data, RECIPE.with_options(epochs=1, seed=1))

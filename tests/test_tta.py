@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
+from npnet.io.errors import NpnetError
 from npnet.explain import predict
-from npnet.preprocessing import preprocess
-from npnet.seed_net import seed_net
-from npnet.tta import MAX_VIEWS, VIEWS, check_views, predict_proba_tta, view, warp
+from npnet.data.preprocessing import preprocess
+from npnet.engine.seed_net import seed_net
+from npnet.data.tta import MAX_VIEWS, VIEWS, check_views, predict_proba_tta, view, warp
 
 SPEC = {"name": "center_standardize"}
 

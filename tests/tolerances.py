@@ -106,7 +106,7 @@ def conv_magnitudes(cols, dz, kernel, x_shape):
     dx = col2im(dz @ kernel.T) (``Conv2D.backward``), for ``rounding_tolerance`` with the terms
     ``conv_terms`` gives. cols (N, Ho, Wo, kh, kw, C), dz (N, Ho, Wo, F), x_shape: the padded input's.
     Returns {"kernel": ..., "bias": ..., "input": ...}."""
-    from npnet.ops import reference
+    from npnet.engine.ops import reference
     kh, kw, C, F = kernel.shape
     K = kh * kw * C
     cols, dz = np.abs(cols).astype(np.float64), np.abs(dz).astype(np.float64)

@@ -18,13 +18,13 @@ import numpy as np
 
 from npnet.data import Dataset, read_pickle
 from npnet.data.names import OFFICIAL_NAMES as CLASS_NAMES
-from npnet.preprocessing import preprocess
+from npnet.data.preprocessing import preprocess
 from npnet.training import train_step
 
 ROAD_WORK = 25
 #: the classes of the synthetic sample: GTSRB ids, drawn as (shape, colours, glyph)
 SYNTHETIC_CLASSES = (1, 12, 13, 14, 18, 25, 38)
-#: what every tutorial feeds its net: the best recipe's centre standardization (``npnet.preprocessing``)
+#: what every tutorial feeds its net: the best recipe's centre standardization (``npnet.data.preprocessing``)
 SPEC = {"name": "center_standardize"}
 
 
@@ -57,7 +57,7 @@ def quick_train(model, train, epochs=5, batch_size=64, lr=0.003, seed=0):
     The loop every trainer runs, without the schedule, augmentation or checkpoints: shuffle, then
     ``train_step`` (forward, loss, backward, update) on each batch.
     """
-    from npnet.optimizers import Adam
+    from npnet.engine.optimizers import Adam
     rng = np.random.default_rng(seed)
     x = preprocess(train.images, SPEC)
     optimizer = Adam(lr=lr)

@@ -8,7 +8,7 @@
 What each figure times (batch ``--batch-size``, default 1024, of random 32x32x3 float32 images):
     train_img_per_s    forward(training=True) + softmax cross-entropy + backward(input_grad=False)
                        + Adam step
-    infer_img_per_s    predict_logits: the inference path that keeps no caches (``npnet.inference``)
+    infer_img_per_s    predict_logits: the inference path that keeps no caches (``npnet.engine.inference``)
     forward_img_per_s  forward(training=False), which keeps every cache a backward needs (what
                        Grad-CAM and the gradient methods run)
     gradcam_img_per_s  forward(training=False), dlogits = one-hot of the predicted class,
@@ -38,7 +38,7 @@ thousand in the next ones), and a training run is thousands of steps. Each figur
 ``--repeats`` further runs (default 5). Speed is measured here, never asserted in a test. Timings
 on a busy machine are noise: measure on an idle one.
 """
-from .. import runtime  # noqa: F401  (tests replace runtime.keep_freed_memory through here)
+from ..runtime import process as runtime  # noqa: F401  (tests replace runtime.keep_freed_memory through here)
 
 runtime.quiet_thread_pools()  # before numpy loads; main() keeps freed memory too (runtime.tune)
 

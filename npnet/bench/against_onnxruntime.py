@@ -9,7 +9,7 @@ The exported graph takes npnet's NHWC batch and transposes it to NCHW itself.
 import numba
 import numpy as np
 
-from ..seed_net import seed_net
+from ..engine.seed_net import seed_net
 from .engine import images_per_second, make_batch, median_seconds
 
 

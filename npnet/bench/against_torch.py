@@ -8,9 +8,9 @@ import sys
 import numba
 import numpy as np
 
-from .. import runtime
-from ..losses import softmax_cross_entropy
-from ..seed_net import seed_net
+from ..runtime import process as runtime
+from ..engine.losses import softmax_cross_entropy
+from ..engine.seed_net import seed_net
 from .engine import GRADCAM_LAYER, WARMUP, grad_cam, images_per_second, make_batch, median_seconds
 
 AS_SHIPPED_SCRIPT = os.path.join(os.path.dirname(__file__), "torch_as_shipped.py")

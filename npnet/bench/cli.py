@@ -3,7 +3,7 @@ import argparse
 import json
 import sys
 
-from .. import runtime
+from ..runtime import process as runtime
 from .against_onnxruntime import bench_onnxruntime
 from .against_torch import bench_torch, bench_torch_as_shipped, compare_with_torch
 from .engine import WARMUP, bench_npnet, first_call_seconds, numba_cache_present

@@ -8,8 +8,8 @@ import time
 import numpy as np
 
 from .. import explain
-from ..seed_net import seed_net
-from ..optimizers import Adam
+from ..engine.seed_net import seed_net
+from ..engine.optimizers import Adam
 from ..training.step import train_step
 
 GRADCAM_LAYER = "conv2d_3"
@@ -19,11 +19,11 @@ WARMUP = 3          # runs excluded before timing (see the package docstring)
 FIRST_CALL_SCRIPT = """
 import time
 start = time.perf_counter()
-from npnet.runtime import tune
+from npnet.runtime.process import tune
 tune()
 import numpy as np
-from npnet.seed_net import seed_net
-from npnet.optimizers import Adam
+from npnet.engine.seed_net import seed_net
+from npnet.engine.optimizers import Adam
 from npnet.training.step import train_step
 rng = np.random.default_rng(0)
 x = rng.random(({n}, 32, 32, 3), dtype=np.float32)

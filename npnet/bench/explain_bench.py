@@ -22,7 +22,7 @@ import time
 import numba
 import numpy as np
 
-from .. import runtime
+from ..runtime import process as runtime
 from .against_torch import RUN_AS_MAIN
 from .engine import WARMUP, make_batch
 from .reference_methods import CAPTUM_SETTINGS, REFERENCES, captum_runner, grad_cam_runner, import_grad_cam
@@ -71,9 +71,9 @@ def timed(run, repeats, warmup):
 def load_model(checkpoint=BEST_CHECKPOINT):
     """(model, 'trained <path>') when the checkpoint exists, else (seed_net(), 'untrained')."""
     import os
-    from ..seed_net import seed_net
+    from ..engine.seed_net import seed_net
     if checkpoint and os.path.exists(checkpoint):
-        from ..checkpoint import load
+        from ..io.checkpoint import load
         model, _ = load(checkpoint)
         return model, f"trained ({checkpoint})"
     return seed_net(), "untrained seed_net()"

@@ -1,7 +1,7 @@
 """The seed net in PyTorch as a PyTorch user writes and runs it: the benchmark's second torch column.
 
 Run as its own process by ``python -m npnet.bench --compare torch``, never imported into one that
-runs npnet: it must not see the process settings npnet's tools make (``npnet.runtime``), so it
+runs npnet: it must not see the process settings npnet's tools make (``npnet.runtime.process``), so it
 imports neither npnet nor anything beside it, and the benchmark starts it without the environment
 variables npnet set. What differs from the in-process twin, and why each matters here:
 

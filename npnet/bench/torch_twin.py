@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from ..engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
 
 class NHWCToNCHW(nn.Module):

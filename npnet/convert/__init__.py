@@ -8,7 +8,7 @@
 
 Command line: ``python -m npnet.convert MODEL OUT`` (OUT's extension picks .h5, .onnx or .pt2).
 """
-from .detect import load_model
+from ..io.load import load_model
 from .keras import load_keras
 from .keras_weights import KerasError
 

@@ -17,13 +17,13 @@ import os
 import sys
 from pathlib import Path
 
-from .. import checkpoint
-from ..checkpoint_checks import class_names_problem
-from ..cli import ArgumentParser, run
+from ..io import checkpoint
+from ..io.checkpoint_checks import class_names_problem
+from ..cli.boundary import ArgumentParser, run
 from ..data import _read_names as read_class_names     # a ClassId,SignName CSV of GTSRB's 43 classes
-from ..errors import NpnetError
-from ..preprocessing import METHODS
-from .detect import load_model
+from ..io.errors import NpnetError
+from ..data.preprocessing import PREPROCESSING_METHODS
+from ..io.load import load_model
 
 PROG = "python -m npnet.convert"
 FORMATS = {".h5": "npnet checkpoint", ".onnx": "ONNX", ".pt2": "PyTorch torch.export program"}
@@ -36,7 +36,7 @@ def build_parser():
     parser.add_argument("model", metavar="MODEL", help="npnet checkpoint or Keras file (.keras, .h5, .weights.h5)")
     parser.add_argument("out", metavar="OUT", help="the file to write: .h5, .onnx or .pt2")
     parser.add_argument("--preprocessing", metavar="SPEC",
-                        help=f"for a Keras file: one of {', '.join(m for m in METHODS if m != 'standardize')}, or a "
+                        help=f"for a Keras file: one of {', '.join(m for m in PREPROCESSING_METHODS if m != 'standardize')}, or a "
                              "JSON spec such as '{\"name\": \"standardize\", \"mean\": [...], \"std\": [...]}' "
                              "(default: seed, x / 255 - 0.5)")
     parser.add_argument("--with-preprocessing", action="store_true",

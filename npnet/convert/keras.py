@@ -24,11 +24,11 @@ import zipfile
 import h5py
 import numpy as np
 
-from ..checkpoint_checks import MAX_PARAMETERS, Refused, plan
-from ..model import Sequential
-from ..preprocessing import fit_preprocessing, spec_problem
-from ..reading import open_regular
-from ..seed_net import seed_net
+from ..io.checkpoint_checks import MAX_PARAMETERS, Refused, plan
+from ..engine.model import Sequential
+from ..data.preprocessing import fit_preprocessing, spec_problem
+from ..io.reading import open_regular
+from ..engine.seed_net import seed_net
 from . import keras_weights
 from .keras_config import Unsupported, translate, vars_key
 from .keras_weights import KerasError

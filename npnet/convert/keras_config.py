@@ -29,7 +29,7 @@ naming the layer and what npnet would need; Lambda layers (Python code inside th
 """
 import re
 
-from ..checkpoint_checks import MAX_LAYERS
+from ..io.checkpoint_checks import MAX_LAYERS
 from .keras_functional import Unsupported, check_chain
 
 WEIGHTED = {"Conv2D": ("kernel", "bias"), "Dense": ("kernel", "bias")}

@@ -21,7 +21,7 @@ import re
 import h5py
 import numpy as np
 
-from ..errors import CheckpointError
+from ..io.errors import CheckpointError
 
 MAX_WEIGHTS_PER_LAYER = 16          # Conv2D and Dense have 2; a list of thousands is a hostile file
 MAX_NAME_BYTES = 1000

@@ -1,6 +1,6 @@
 """npnet's preprocessing specs as ONNX ops, for ``--with-preprocessing``: the graph then takes uint8 images.
 
-The same formulas as ``npnet.preprocessing`` (x: the images cast to float32, shape (N, H, W, C)):
+The same formulas as ``npnet.data.preprocessing`` (x: the images cast to float32, shape (N, H, W, C)):
 
     seed                x / 255 - 0.5                                      Div, Sub
     standardize         (x - mean[c]) / std[c]                             Sub, Div
@@ -15,8 +15,8 @@ not written as ops yet: refused too.
 """
 import numpy as np
 
-from ..errors import NpnetError
-from ..preprocessing import spec_problem
+from ..io.errors import NpnetError
+from ..data.preprocessing import spec_problem
 
 EXPRESSIBLE = ("seed", "standardize", "image_standardize", "center_standardize")
 NOT_EXPRESSIBLE = {"equalize": "it ranks each image's pixels by a stable sort",

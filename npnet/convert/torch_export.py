@@ -22,10 +22,10 @@ import os
 
 import numpy as np
 
-from ..errors import NpnetError
-from ..files import write_atomic
-from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
-from ..model import Sequential
+from ..io.errors import NpnetError
+from ..io.files import write_atomic
+from ..engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from ..engine.model import Sequential
 
 try:
     import torch

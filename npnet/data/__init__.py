@@ -28,8 +28,8 @@ from npnet.data.names import OFFICIAL_NAMES
 from npnet.data.pickles import read_pickle
 from npnet.data.splits import track_split
 from npnet.data.tree import open_trees
-from npnet.errors import DataError
-from npnet.reading import MAX_CSV_BYTES, outside, read_regular
+from npnet.io.errors import DataError
+from npnet.io.reading import MAX_CSV_BYTES, outside, read_regular
 
 __all__ = [
     "Dataset", "NUM_CLASSES", "IMAGE_SHAPE", "UNKNOWN_TRACK", "load_gtsrb", "load_split", "class_names",

@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from npnet.data.dataset import IMAGE_SIZE
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 NUMBER_COLUMNS = ["Width", "Height", "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId"]
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only, and small enough for int64

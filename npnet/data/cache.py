@@ -24,8 +24,8 @@ import numpy as np
 
 from npnet.data.dataset import IMAGE_SHAPE, Dataset
 from npnet.data.tree import Located
-from npnet.errors import DataError
-from npnet.reading import MAX_SPLIT_IMAGES, open_regular
+from npnet.io.errors import DataError
+from npnet.io.reading import MAX_SPLIT_IMAGES, open_regular
 
 CACHE_DIR = Path("data/cache")
 CACHE_VERSION = "2: Pillow BILINEAR to 32x32, transparency on white; boxes end at x2 + 1, y2 + 1"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 NUM_CLASSES = 43
 IMAGE_SIZE = 32

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 BASE_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
 ARCHIVES = {  # file name -> MD5

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from npnet.data.pickles import load_dict
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 UPSAMPLED_BELOW = 32     # original pixels: the network's input size
 #: np.bincount(train.p labels): the training collection's class counts (34,799 images), issue 19's proxy

@@ -26,7 +26,7 @@ import numpy as np
 from npnet.data.annotations import check_files_exist, read_annotations, scaled_boxes
 from npnet.data.dataset import UNKNOWN_TRACK, Dataset
 from npnet.data.tree import Located, read_images
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 CLASS_CSV = re.compile(r"^(?P<root>(?:.*/)?)(?P<id>\d{5})/GT-(?P=id)\.csv$")
 TRAINING_FILE = re.compile(r"^(?P<track>\d{5})_(?P<frame>\d{5})\.ppm$")

@@ -21,8 +21,8 @@ import numpy as np
 
 from npnet.data.annotations import scaled_boxes
 from npnet.data.dataset import IMAGE_SHAPE, UNKNOWN_TRACK, Dataset
-from npnet.errors import DataError
-from npnet.reading import MAX_PICKLE_BYTES, open_regular
+from npnet.io.errors import DataError
+from npnet.io.reading import MAX_PICKLE_BYTES, open_regular
 
 # (module, name) pairs that rebuild arrays, dtypes and scalars; "numpy.core" before NumPy 2, "numpy._core" after.
 ALLOWED_GLOBALS = {

@@ -18,11 +18,11 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from npnet import images
+from npnet.data import images
 from npnet.data.dataset import Dataset
-from npnet.errors import DataError
-from npnet.reading import (MAX_CSV_BYTES, MAX_FILE_BYTES, MAX_SPLIT_IMAGES, MAX_TREE_BYTES, broken_link, open_regular,
-                           outside, read_regular)
+from npnet.io.errors import DataError
+from npnet.io.reading import (MAX_CSV_BYTES, MAX_FILE_BYTES, MAX_SPLIT_IMAGES, MAX_TREE_BYTES, broken_link,
+    open_regular, outside, read_regular)
 
 MAX_DEPTH = 6  # data/GTSRB/Final_Training/Images/00000/x.ppm is 5 deep; never walk a whole disk
 MAX_MEMBER_BYTES = MAX_FILE_BYTES  # a zip member larger than this is refused before decompressing (GTSRB's are < 1 MB)

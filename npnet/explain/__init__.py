@@ -5,12 +5,12 @@
     grad_cam(model, images, classes=None)   where in each image the evidence for a class lies (N, H, W)
     cam(model, images, method)              any class activation map method (METHODS) -> (N, H, W)
     attribution(model, images, method)      any input-space attribution method -> (N, H, W, C)
-    evaluate(model, images, labels)         accuracy, confusion matrix, probabilities
+    classify(model, images, labels)         accuracy, confusion matrix, probabilities
 
-Images given to these are the model's input (``npnet.preprocessing.preprocess`` of uint8 images);
+Images given to these are the model's input (``npnet.data.preprocessing.preprocess`` of uint8 images);
 pass ``preprocessing=spec`` to hand them uint8 images instead. ``plots`` draws the figures.
 """
-from .evaluate import confusion_matrix, evaluate, most_confused, per_class, ranked_mistakes
+from .mistakes import classify, confusion_matrix, most_confused, per_class, ranked_mistakes
 from .features import feature_map_layers, feature_maps
 from .gradcam import bilinear_upsample, grad_cam, grad_cam_weights, last_conv_layer
 from .methods import METHODS, attribution, cam
@@ -21,5 +21,5 @@ __all__ = [
     "grad_cam", "grad_cam_weights", "bilinear_upsample", "last_conv_layer",
     "feature_maps", "feature_map_layers",
     "predict", "top_k", "Prediction", "model_class_names", "resolve_class",
-    "evaluate", "confusion_matrix", "per_class", "most_confused", "ranked_mistakes",
+    "classify", "confusion_matrix", "per_class", "most_confused", "ranked_mistakes",
 ]

@@ -5,8 +5,8 @@ pattern filter f looks for is present. After the ReLU, a map that is zero everyw
 filter did not fire at all (for every image, it is a "dead" filter). MaxPool2D keeps the strongest
 response of each 2x2 window, halving each map's size.
 """
-from ..layers import Conv2D, MaxPool2D
-from ..preprocessing import preprocess
+from ..engine.layers import Conv2D, MaxPool2D
+from ..data.preprocessing import preprocess
 from .inputs import check_images
 
 

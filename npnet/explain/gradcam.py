@@ -16,10 +16,10 @@ stretches it to the input's size so it can be laid over the image.
 """
 import numpy as np
 
-from ..errors import NpnetError
-from ..layers import Conv2D
-from ..resize import interpolation_matrix
-from ..preprocessing import preprocess
+from ..io.errors import NpnetError
+from ..engine.layers import Conv2D
+from ..data.resize import interpolation_matrix
+from ..data.preprocessing import preprocess
 from .inputs import check_images
 from .passes import cached_forward, resolve_classes  # noqa: F401  (resolve_classes: public here too)
 

@@ -41,7 +41,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import NpnetError
+from ..io.errors import NpnetError
 from .gradcam import grad_cam
 from .passes import batches, class_gradient, resolve_classes
 

@@ -6,7 +6,7 @@ a mistake is an NpnetError naming the argument, never a reshape error deep insid
 """
 import numpy as np
 
-from ..errors import NpnetError
+from ..io.errors import NpnetError
 
 
 def check_images(model, images, name="images"):

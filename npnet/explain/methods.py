@@ -15,8 +15,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..errors import NpnetError
-from ..preprocessing import preprocess
+from ..io.errors import NpnetError
+from ..data.preprocessing import preprocess
 from . import cams, gradients, perturbation
 from .gradcam import bilinear_upsample, target_layer
 from .inputs import check_images

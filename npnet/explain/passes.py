@@ -20,9 +20,10 @@ import threading
 
 import numpy as np
 
-from .. import blas, inference
-from ..errors import NpnetError
-from ..model import Sequential
+from ..runtime import blas
+from ..engine import inference
+from ..io.errors import NpnetError
+from ..engine.model import Sequential
 
 
 def resolve_classes(classes, logits):

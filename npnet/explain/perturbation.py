@@ -42,9 +42,9 @@ import numbers
 
 import numpy as np
 
-from ..errors import NpnetError
-from ..losses import softmax
-from ..inference import predict_logits
+from ..io.errors import NpnetError
+from ..engine.losses import softmax
+from ..engine.inference import predict_logits
 from .gradcam import bilinear_upsample
 from .passes import batches, cached_forward, resolve_classes
 

@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from ..files import write_atomic
+from ..io.files import write_atomic
 
 HEATMAP = "jet"
 OVERLAY_ALPHA = 0.5
@@ -51,7 +51,7 @@ def min_max(cam):
 
 
 def save(fig, path):
-    """Write the figure as a PNG, atomically, never through a symlink (``npnet.files``)."""
+    """Write the figure as a PNG, atomically, never through a symlink (``npnet.io.files``)."""
     return write_atomic(path, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
 
 

@@ -8,9 +8,9 @@ from collections import namedtuple
 import numpy as np
 
 from ..data.names import OFFICIAL_NAMES
-from ..errors import NpnetError
-from ..preprocessing import preprocess
-from ..tta import predict_proba_tta
+from ..io.errors import NpnetError
+from ..data.preprocessing import preprocess
+from ..data.tta import predict_proba_tta
 from .inputs import check_images, check_top
 
 Prediction = namedtuple("Prediction", "class_id name prob")
@@ -41,7 +41,7 @@ def predict(model, images, top=5, class_names=None, preprocessing=None, tta=None
 
     images        : model input (N, 32, 32, 3); uint8 when ``preprocessing`` (the spec) is given
     class_names   : names for the K classes (default: see ``model_class_names``)
-    tta           : a number of test-time views 1..9 (``npnet.tta``; needs uint8 images and
+    tta           : a number of test-time views 1..9 (``npnet.data.tta``; needs uint8 images and
                     ``preprocessing``): prob is then the mean over the views
     """
     top = check_top(top)

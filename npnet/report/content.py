@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NpnetError
+from ..io.errors import NpnetError
 from ..explain import feature_maps, feature_map_layers, most_confused, per_class, plots
-from ..explain.metrics import method_maps
-from ..layers import Conv2D
-from ..reading import read_regular
+from ..explain.faithfulness.metrics import method_maps
+from ..engine.layers import Conv2D
+from ..io.reading import read_regular
 from ..training.curves import curves_figure
 from . import pictures
 

@@ -1,7 +1,7 @@
 """curves.png: loss and error rate per epoch, training against validation."""
 from matplotlib.figure import Figure
 
-from ..files import write_atomic
+from ..io.files import write_atomic
 
 
 def plot_curves(history, path, train_label="train"):

@@ -2,7 +2,7 @@
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from ..preprocessing import METHODS
+from ..data.preprocessing import PREPROCESSING_METHODS
 
 SCHEDULES = ("constant", "cosine")
 
@@ -14,8 +14,8 @@ class Recipe:
     lr: float = 0.001
     seed: int = 0
     dropout: float = 0.5
-    preprocessing: str = "seed"      # see npnet/preprocessing.py
-    augment: bool = False            # see npnet/augment.py
+    preprocessing: str = "seed"      # see npnet/data/preprocessing.py
+    augment: bool = False            # see npnet/data/augment.py
     augment_strength: float = 1.0    # scales every augmentation range (AugmentConfig.scaled)
     low_resolution: float = 0.0      # fraction of images seen at a lower resolution (augment.lower_resolution)
     perspective: float = 0.0         # largest corner shift in pixels of a random perspective warp; 0 = off
@@ -23,7 +23,7 @@ class Recipe:
     jpeg: float = 0.0                # fraction of images JPEG-compressed at quality 15-90 (degrade.jpeg)
     mixup: float = 0.0               # alpha of mixup's Beta(alpha, alpha) (training/mixing.py); 0 = off
     cutmix: float = 0.0              # alpha of CutMix's Beta(alpha, alpha); 0 = off
-    label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/losses.py)
+    label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/engine/losses.py)
     schedule: str = "constant"       # constant, or cosine decay from lr to 0 over the epochs
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
     weight_decay: float = 0.0        # decoupled, on kernels: p -= lr * weight_decay * p (Adam's docstring)
@@ -82,8 +82,8 @@ class Recipe:
                             f" (got {len(self.teachers)} teachers, weight {self.distill_weight})")
         if not (self.temperature > 0 and math.isfinite(self.temperature)):
             problems.append(f"temperature must be a positive number, got {self.temperature}")
-        if self.preprocessing not in METHODS:
-            problems.append(f"preprocessing must be one of {', '.join(METHODS)}, got {self.preprocessing!r}")
+        if self.preprocessing not in PREPROCESSING_METHODS:
+            problems.append(f"preprocessing must be one of {', '.join(PREPROCESSING_METHODS)}, got {self.preprocessing!r}")
         if self.schedule not in SCHEDULES:
             problems.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if problems:

@@ -1,7 +1,7 @@
 """One training step: the four lines every trainer and benchmark runs."""
 import numpy as np
 
-from ..losses import distillation_loss, softmax_cross_entropy
+from ..engine.losses import distillation_loss, softmax_cross_entropy
 
 
 def train_step(model, optimizer, x, labels, label_smoothing=0.0, teacher_probs=None, distill_weight=0.0,

@@ -11,10 +11,10 @@ it was trained (the preprocessing spec in its checkpoint), in inference mode (no
 cache-free path (``inference.predict_logits``). The teachers are a training detail: only the student
 is saved.
 """
-from .. import checkpoint
-from ..errors import NpnetError
-from ..losses import softmax
-from ..preprocessing import preprocess
+from ..io import checkpoint
+from ..io.errors import NpnetError
+from ..engine.losses import softmax
+from ..data.preprocessing import preprocess
 
 
 class Teachers:

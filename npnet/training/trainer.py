@@ -37,17 +37,18 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .. import checkpoint, runtime
-from ..augment import AugmentConfig, augment, lower_resolution, random_perspective
-from ..degrade import add_noise, jpeg
-from ..errors import NonFiniteError, NpnetError
-from ..files import finite_json, write_text_atomic
-from ..layers import Dropout
-from ..losses import softmax_cross_entropy
-from ..memory import check_batch_fits
-from ..seed_net import seed_net
-from ..optimizers import Adam
-from ..preprocessing import fit_preprocessing, preprocess
+from ..io import checkpoint
+from ..runtime import process as runtime
+from ..data.augment import AugmentConfig, augment, lower_resolution, random_perspective
+from ..data.degrade import add_noise, jpeg
+from ..io.errors import NonFiniteError, NpnetError
+from ..io.files import finite_json, write_text_atomic
+from ..engine.layers import Dropout
+from ..engine.losses import softmax_cross_entropy
+from ..runtime.memory import check_batch_fits
+from ..engine.seed_net import seed_net
+from ..engine.optimizers import Adam
+from ..data.preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves
 from .holdout import split_holdout
 from .mixing import mix_batch
@@ -63,7 +64,7 @@ def generator(seed, stream, epoch, batch=0):
     return np.random.default_rng([seed, stream, epoch, batch])
 
 
-def evaluate(model, dataset, spec, batch_size=1024):
+def loss_and_accuracy(model, dataset, spec, batch_size=1024):
     """Mean loss and accuracy of ``model`` (inference mode) on a Dataset. Returns (loss, accuracy).
 
     The logits come from the cache-free inference path (``Sequential.predict_logits``): equal to
@@ -252,7 +253,7 @@ class Trainer:
     def _validate(self):
         if not len(self.valid):
             return float("nan"), float("nan")
-        return evaluate(self.model, self.valid, self.spec)
+        return loss_and_accuracy(self.model, self.valid, self.spec)
 
     def _averaged_weights(self):
         """Inside, the model holds the optimizer's moving averages (if any); after, its own weights."""
@@ -286,7 +287,7 @@ class Trainer:
             row.update(val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds,
                        images_per_s=self.partial["seen"] / max(seconds, 1e-9))
             if self.holdout is not None:
-                row["holdout_loss"], row["holdout_accuracy"] = evaluate(self.model, self.holdout, self.spec)
+                row["holdout_loss"], row["holdout_accuracy"] = loss_and_accuracy(self.model, self.holdout, self.spec)
             improved = val_accuracy > self.best_val_accuracy
             if improved:
                 self.best_val_accuracy = val_accuracy

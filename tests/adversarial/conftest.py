@@ -72,9 +72,9 @@ def dataset(tmp_path) -> Path:
 @pytest.fixture
 def checkpoint_file(tmp_path) -> Path:
     """A valid checkpoint of the seed net (seed 3) with a preprocessing spec, as train.py writes."""
-    from npnet import checkpoint
+    from npnet.io import checkpoint
     from npnet.data.names import OFFICIAL_NAMES
-    from npnet.seed_net import seed_net
+    from npnet.engine.seed_net import seed_net
 
     path = tmp_path / "model.h5"
     checkpoint.save(seed_net(seed=3), path, class_names=list(OFFICIAL_NAMES), preprocessing={"name": "seed"})

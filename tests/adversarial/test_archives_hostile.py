@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from npnet.data.tree import MAX_MEMBER_BYTES, ZipTree
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 from .conftest import assert_one_line
 

@@ -7,13 +7,13 @@ import h5py
 import numpy as np
 import pytest
 
-from npnet import checkpoint
-from npnet.checkpoint_checks import MAX_IMAGE_BYTES
+from npnet.io import checkpoint
+from npnet.io.checkpoint_checks import MAX_IMAGE_BYTES
 from npnet.data.names import OFFICIAL_NAMES
-from npnet.errors import CheckpointError
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
+from npnet.io.errors import CheckpointError
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
 
 from .conftest import assert_one_line
 
@@ -77,9 +77,9 @@ def test_a_nan_in_a_standardize_spec_is_refused(checkpoint_file):
 
 
 def test_every_spec_fit_preprocessing_makes_is_accepted(tmp_path):
-    from npnet.preprocessing import METHODS, fit_preprocessing
+    from npnet.data.preprocessing import PREPROCESSING_METHODS, fit_preprocessing
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
-    for method in METHODS:
+    for method in PREPROCESSING_METHODS:
         path = tmp_path / f"{method}.h5"
         checkpoint.save(seed_net(), path, preprocessing=fit_preprocessing(method, images))
         assert checkpoint.load(path)[1]["preprocessing"]["name"] == method

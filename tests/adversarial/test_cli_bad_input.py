@@ -74,8 +74,8 @@ def test_train_refuses_a_batch_too_large_for_memory_with_the_estimate(tmp_path):
     data = write_dataset(tmp_path / "data", n_train=64)
     argv = ["train.py", "--data", str(data), "--no-download", "--quiet", "--batch-size", "100000000",
             "--out", str(tmp_path / "out")]
-    code = ("import runpy, sys, npnet.memory\n"
-            "npnet.memory.available_bytes = lambda: 64 * 2**20\n"
+    code = ("import runpy, sys, npnet.runtime.memory\n"
+            "npnet.runtime.memory.available_bytes = lambda: 64 * 2**20\n"
             f"sys.argv = {argv!r}\n"
             f"runpy.run_path({str(ROOT / 'train.py')!r}, run_name='__main__')\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -1,4 +1,4 @@
-"""The command-line boundary (npnet/cli.py and the write paths): every failure a user can cause is one
+"""The command-line boundary (npnet/cli/boundary.py and the write paths): every failure a user can cause is one
 escaped line and exit status 2, checked before work starts; no write follows a symlink out of --out;
 a failed run leaves earlier results as they were; JSON is always JSON."""
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet.cli import one_line
+from npnet.cli.boundary import one_line
 
 from .conftest import assert_one_line_error, pickle_dict, run_script, write_dataset, write_pickle
 
@@ -210,7 +210,7 @@ def finished_run(tmp_path, one_epoch_run):
 
 
 def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path, one_epoch_run):
-    from npnet import checkpoint
+    from npnet.io import checkpoint
     data, last = finished_run(tmp_path, one_epoch_run)
     model, metadata = checkpoint.load(last)
     optimizer = checkpoint.load_optimizer(last, model)
@@ -222,9 +222,9 @@ def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path, one_epoc
 
 
 def test_resuming_another_architecture_is_refused(tmp_path, one_epoch_run):
-    from npnet import checkpoint
-    from npnet.layers import Conv2D, Dense, Flatten
-    from npnet.model import Sequential
+    from npnet.io import checkpoint
+    from npnet.engine.layers import Conv2D, Dense, Flatten
+    from npnet.engine.model import Sequential
     data, last = finished_run(tmp_path, one_epoch_run)
     _, metadata = checkpoint.load(last)
     names, spec = metadata.pop("class_names"), metadata.pop("preprocessing")
@@ -245,9 +245,9 @@ def test_training_into_a_log_file_prints_epoch_lines_not_progress_bars(tmp_path)
 
 
 def test_explain_refuses_a_model_that_does_not_take_32x32_rgb_images(tmp_path, image):
-    from npnet import checkpoint
-    from npnet.layers import Dense, Flatten
-    from npnet.model import Sequential
+    from npnet.io import checkpoint
+    from npnet.engine.layers import Dense, Flatten
+    from npnet.engine.model import Sequential
     small = Sequential([Flatten(), Dense(43)], input_shape=(8, 8, 3))
     path = tmp_path / "small.h5"
     checkpoint.save(small, path, class_names=[f"c{k}" for k in range(43)], preprocessing={"name": "seed"})

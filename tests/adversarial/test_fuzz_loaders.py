@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from npnet import checkpoint
+from npnet.io import checkpoint
 from npnet.data import Dataset, class_names, kaggle, official, read_pickle
 from npnet.data.annotations import read_annotations
-from npnet.errors import NpnetError
-from npnet.images import load_image
-from npnet.layers import Dense, Flatten
-from npnet.model import Sequential
+from npnet.io.errors import NpnetError
+from npnet.data.images import load_image
+from npnet.engine.layers import Dense, Flatten
+from npnet.engine.model import Sequential
 
 from .conftest import pickle_dict
 

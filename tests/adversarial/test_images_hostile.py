@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from npnet.errors import ImageError
-from npnet.images import MAX_PIXELS, load_image
+from npnet.io.errors import ImageError
+from npnet.data.images import MAX_PIXELS, load_image
 
 from .conftest import assert_one_line
 

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from npnet import checkpoint
-from npnet.seed_net import seed_net
+from npnet.io import checkpoint
+from npnet.engine.seed_net import seed_net
 
 from .conftest import ROOT, run_script, write_dataset
 

@@ -4,9 +4,9 @@ raised before anything is computed, never a reshape error or a silent NaN."""
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
-from npnet.explain import attribution, cam, evaluate, feature_maps, grad_cam, predict
-from npnet.seed_net import seed_net
+from npnet.io.errors import NpnetError
+from npnet.explain import attribution, cam, classify, feature_maps, grad_cam, predict
+from npnet.engine.seed_net import seed_net
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ EXPLAINERS = {
     "attribution": lambda net, x: attribution(net, x, "integrated_gradients"),
     "feature_maps": lambda net, x: feature_maps(net, x),
     "predict": lambda net, x: predict(net, x),
-    "evaluate": lambda net, x: evaluate(net, x, np.zeros(len(x), dtype=np.int64)),
+    "evaluate": lambda net, x: classify(net, x, np.zeros(len(x), dtype=np.int64)),
 }
 
 
@@ -58,7 +58,7 @@ def test_images_of_the_wrong_shape_are_an_error(net, name):
 ])
 def test_evaluate_refuses_labels_it_cannot_count(net, labels, message):
     with pytest.raises(NpnetError, match=message):
-        evaluate(net, images(2), np.array(labels))
+        classify(net, images(2), np.array(labels))
 
 
 @pytest.mark.parametrize("classes", [[1, 2], [[1, 2, 3]], [0.5, 1.5, 2.5]])

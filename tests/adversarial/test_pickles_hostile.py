@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from npnet.data import read_pickle
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 from .conftest import assert_one_line, pickle_dict, write_pickle
 

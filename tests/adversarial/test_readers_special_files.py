@@ -1,5 +1,5 @@
 """Readers open only regular files, never wait on a FIFO, and refuse a file over its size cap before
-reading it, each file and every file of a folder or zip in total (npnet/reading.py). Each call that
+reading it, each file and every file of a folder or zip in total (npnet/io/reading.py). Each call that
 could hang runs through ``finishes``, which fails the test after a time limit instead of hanging."""
 import os
 import pickle
@@ -9,13 +9,13 @@ import pytest
 
 import npnet.data.pickles
 import npnet.data.tree
-import npnet.images
-import npnet.reading
-from npnet import checkpoint
+import npnet.data.images
+import npnet.io.reading
+from npnet.io import checkpoint
 from npnet.data import class_names, load_gtsrb, read_pickle
 from npnet.data.tree import FolderTree, ZipTree
-from npnet.errors import CheckpointError, DataError, ImageError
-from npnet.images import load_image
+from npnet.io.errors import CheckpointError, DataError, ImageError
+from npnet.data.images import load_image
 
 from .conftest import assert_one_line, pickle_dict, write_pickle
 from .readers import finishes, image_path, kaggle_folder
@@ -90,7 +90,7 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_by_fstat_without_w
     os.mkfifo(fifo)
     real_stat = os.stat
     # the race: os.stat still sees the regular file that the name held a moment before
-    monkeypatch.setattr(npnet.reading.os, "stat",
+    monkeypatch.setattr(npnet.io.reading.os, "stat",
                         lambda path, *a, **k: real_stat(regular if os.fspath(path) == str(fifo) else path, *a, **k))
     message = refused(DataError, lambda: read_pickle(fifo), fifo)
     assert_one_line(message, "swapped.p: cannot read (a FIFO, not a regular file)")
@@ -125,7 +125,7 @@ def test_a_pickle_over_its_cap_is_refused_before_unpickling(tmp_path, monkeypatc
 
 def test_an_image_file_over_its_cap_is_refused_before_decoding(tmp_path, monkeypatch):
     data = kaggle_folder(tmp_path / "data", n=1)
-    monkeypatch.setattr(npnet.images, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(npnet.data.images, "MAX_FILE_BYTES", 10)
     message = refused(ImageError, lambda: load_image(image_path(data)))
     assert_one_line(message, "00000_00000_00000.png: cannot read image (", "more than the 10 allowed")
 
@@ -133,14 +133,14 @@ def test_an_image_file_over_its_cap_is_refused_before_decoding(tmp_path, monkeyp
 def test_a_file_that_grows_while_read_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "growing.csv"
     path.write_bytes(b"x" * 10)
-    real_open = npnet.reading.open_regular
+    real_open = npnet.io.reading.open_regular
 
     def grown(*args, **kwargs):  # the size fstat saw was small; the file is bigger by the time it is read
         file = real_open(*args, **kwargs)
         path.write_bytes(b"x" * 1000)
         return file
-    monkeypatch.setattr(npnet.reading, "open_regular", grown)
-    message = refused(DataError, lambda: npnet.reading.read_regular(path, 100))
+    monkeypatch.setattr(npnet.io.reading, "open_regular", grown)
+    message = refused(DataError, lambda: npnet.io.reading.read_regular(path, 100))
     assert_one_line(message, "growing.csv: cannot read (it grew past the 100 bytes allowed while read)")
 
 
@@ -171,7 +171,7 @@ def test_the_files_of_a_folder_are_capped_in_total(tmp_path, monkeypatch):
 def test_a_split_of_more_images_than_the_cap_is_refused_before_decoding(tmp_path, monkeypatch):
     data = kaggle_folder(tmp_path / "data", n=3)
     monkeypatch.setattr(npnet.data.tree, "MAX_SPLIT_IMAGES", 2)
-    monkeypatch.setattr(npnet.images, "load_image", lambda *a, **k: pytest.fail("decoded"))
+    monkeypatch.setattr(npnet.data.images, "load_image", lambda *a, **k: pytest.fail("decoded"))
     message = refused(DataError, lambda: load_gtsrb(data, cache_dir=tmp_path / "cache", progress=False))
     assert_one_line(message, "lists 3 images for one split, more than 2; refused")
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from npnet.data import class_names, load_gtsrb
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 from .conftest import assert_one_line, pickle_dict, write_dataset, write_pickle
 from .readers import finishes, image_path, kaggle_folder, list_in_csv

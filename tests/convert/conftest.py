@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npnet.data import load_split
-from npnet.seed_net import seed_net
+from npnet.engine.seed_net import seed_net
 
 from .keras_files import random_weights
 

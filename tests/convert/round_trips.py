@@ -48,10 +48,10 @@ def measure(data, checkpoint_path, keras_folder=None):
     import numpy as np
     import onnxruntime
     import torch
-    from npnet import checkpoint
+    from npnet.io import checkpoint
     from npnet.convert import export_onnx, export_pt2, from_torch, load_keras, to_torch
     from npnet.data import load_split
-    from npnet.preprocessing import preprocess
+    from npnet.data.preprocessing import preprocess
 
     valid = load_split(os.path.join(data, "valid.p"), progress=False)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from npnet import checkpoint
-from npnet.cli import run
+from npnet.io import checkpoint
+from npnet.cli.boundary import run
 from npnet.convert.__main__ import PROG, main
-from npnet.preprocessing import preprocess
+from npnet.data.preprocessing import preprocess
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_onnx_and_pt2_are_written_when_their_packages_are_there(tmp_path):
 
 
 def test_class_names_from_a_csv_are_recorded(tmp_path):
-    from npnet.seed_net import seed_net
+    from npnet.engine.seed_net import seed_net
     from .keras_files import config_of, legacy_h5, weights_of
     source = seed_net()
     model_file = legacy_h5(tmp_path / "seed_model.h5", config_of(source), weights_of(source))

@@ -11,7 +11,7 @@ import pytest
 
 from npnet.convert import KerasError, load_keras
 from npnet.convert.keras import MAX_CONFIG_BYTES
-from npnet.seed_net import seed_net
+from npnet.engine.seed_net import seed_net
 
 from .keras_files import config_of, keras_zip, layer, legacy_h5, sequential, vars_h5, weights_of
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from npnet.convert import load_keras
-from npnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
-from npnet.model import Sequential
-from npnet.preprocessing import preprocess
-from npnet.seed_net import seed_net
+from npnet.engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from npnet.engine.model import Sequential
+from npnet.data.preprocessing import preprocess
+from npnet.engine.seed_net import seed_net
 
 from .keras_files import config_of, keras_zip, legacy_h5, random_weights, vars_h5, weights_of
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from npnet.convert import KerasError, load_keras
-from npnet.errors import CheckpointError
+from npnet.io.errors import CheckpointError
 
 from .keras_files import keras_zip, layer, legacy_h5, sequential
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet import checkpoint
+from npnet.io import checkpoint
 from npnet.convert import load_model
-from npnet.errors import CheckpointError
-from npnet.seed_net import seed_net
+from npnet.io.errors import CheckpointError
+from npnet.engine.seed_net import seed_net
 
 from .keras_files import config_of, keras_zip, legacy_h5, random_weights, weights_of
 

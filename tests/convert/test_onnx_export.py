@@ -11,10 +11,10 @@ ort = pytest.importorskip("onnxruntime")
 
 from npnet.convert import export_onnx  # noqa: E402
 from npnet.convert.onnx_export import to_onnx  # noqa: E402
-from npnet.errors import NpnetError  # noqa: E402
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E402
-from npnet.model import Sequential  # noqa: E402
-from npnet.preprocessing import preprocess  # noqa: E402
+from npnet.io.errors import NpnetError  # noqa: E402
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E402
+from npnet.engine.model import Sequential  # noqa: E402
+from npnet.data.preprocessing import preprocess  # noqa: E402
 
 from .conftest import relative_difference  # noqa: E402
 
@@ -49,7 +49,7 @@ def test_the_metadata_holds_the_preprocessing_and_class_names(tmp_path, net):
     names = [f"sign {i}" for i in range(43)]
     proto = onnx.load(export_onnx(net, tmp_path / "net.onnx", {"preprocessing": SPECS[1], "class_names": names}))
     props = {prop.key: prop.value for prop in proto.metadata_props}
-    assert json.loads(props["npnet.preprocessing"]) == SPECS[1]
+    assert json.loads(props["npnet.data.preprocessing"]) == SPECS[1]
     assert json.loads(props["npnet.class_names"]) == names
 
 

@@ -10,11 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from npnet.convert import export_pt2, from_torch, to_torch  # noqa: E402
-from npnet.errors import NpnetError  # noqa: E402
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E402
-from npnet.model import Sequential  # noqa: E402
-from npnet.preprocessing import preprocess  # noqa: E402
-from npnet.seed_net import seed_net  # noqa: E402
+from npnet.io.errors import NpnetError  # noqa: E402
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E402
+from npnet.engine.model import Sequential  # noqa: E402
+from npnet.data.preprocessing import preprocess  # noqa: E402
+from npnet.engine.seed_net import seed_net  # noqa: E402
 
 from .conftest import relative_difference  # noqa: E402
 

@@ -10,8 +10,8 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
 from npnet.convert import load_keras  # noqa: E402
-from npnet.preprocessing import preprocess  # noqa: E402
-from npnet.seed_net import seed_net  # noqa: E402
+from npnet.data.preprocessing import preprocess  # noqa: E402
+from npnet.engine.seed_net import seed_net  # noqa: E402
 
 from .conftest import relative_difference  # noqa: E402
 

@@ -1,1 +1,1 @@
-"""Tests of npnet.data and npnet.images (a package, so its module names cannot clash with tests elsewhere)."""
+"""Tests of npnet.data and npnet.data.images (a package, so its module names cannot clash with tests elsewhere)."""

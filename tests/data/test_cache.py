@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-import npnet.images
+import npnet.data.images
 from npnet.data import load_gtsrb
 from npnet.data.cache import cached
 from npnet.data.official import find_training
@@ -17,7 +17,7 @@ def refuse_to_decode(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("decoded an image although the cache should have been used")
 
-    monkeypatch.setattr(npnet.images, "load_image", fail)
+    monkeypatch.setattr(npnet.data.images, "load_image", fail)
 
 
 def test_a_cache_hit_returns_identical_arrays_without_decoding(official, cache_dir, monkeypatch):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from npnet.data import Dataset
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 
 def make(n=5, **override):

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from npnet.data import download_gtsrb, load_gtsrb
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 SERVER_LIFETIME = 10  # seconds: the server shuts itself down even if a test hangs
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from npnet.data.hard_view import (TRAIN_CLASS_COUNTS, class_weights, hard_view, read_sizes, summary,
-                                  upsampled, weighted_accuracy)
-from npnet.errors import DataError
+    upsampled, weighted_accuracy)
+from npnet.io.errors import DataError
 
 
 def test_a_frame_is_upsampled_when_its_smaller_side_is_under_32_pixels():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet.errors import ImageError
-from npnet.images import load_image, to_model_image
+from npnet.io.errors import ImageError
+from npnet.data.images import load_image, to_model_image
 
 
 def saved(tmp_path, image, name, **options):

@@ -5,7 +5,7 @@ import pytest
 from npnet.data import load_gtsrb
 from npnet.data.kaggle import find_split
 from npnet.data.tree import open_trees
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 
 def read(path, split):

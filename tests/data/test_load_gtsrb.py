@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npnet.data import class_names, load_gtsrb, load_split
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 
 def test_a_pickle_folder_gives_train_valid_and_test(tmp_path, fixtures):

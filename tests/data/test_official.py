@@ -8,7 +8,7 @@ import pytest
 from npnet.data import load_gtsrb, load_split
 from npnet.data.official import find_test, find_training
 from npnet.data.tree import open_trees
-from npnet.errors import DataError, ImageError
+from npnet.io.errors import DataError, ImageError
 
 
 def read_training(path, progress=False):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from npnet.data import read_pickle
-from npnet.errors import DataError
+from npnet.io.errors import DataError
 
 
 def test_a_pickle_loads_with_its_images_labels_and_unknown_tracks(tmp_path, fixtures):
@@ -133,7 +133,7 @@ def test_a_box_of_four_zeros_means_no_box(tmp_path, fixtures):
 
 
 def test_loaded_boxes_are_the_faithfulness_metrics_boxes(tmp_path, fixtures):
-    from npnet.explain.metrics import boxes_to_32
+    from npnet.explain.faithfulness.metrics import boxes_to_32
     content = fixtures.pickle_dict(n=5)
     content["sizes"][:] = [(40, 50), (33, 29), (100, 64), (32, 32), (61, 45)]
     content["coords"][:] = [(5, 6, 34, 43), (2, 3, 30, 25), (10, 8, 90, 60), (0, 0, 31, 31), (7, 5, 55, 40)]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet import checkpoint
+from npnet.io import checkpoint
 from npnet.data import class_names
-from npnet.seed_net import seed_net
+from npnet.engine.seed_net import seed_net
 
 ROOT = Path(__file__).resolve().parents[2]
 

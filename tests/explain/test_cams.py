@@ -3,11 +3,11 @@ dy^c/dA by central differences, then the weights with plain loops over channels 
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
+from npnet.io.errors import NpnetError
 from npnet.explain.methods import CAM_METHODS, METHODS, cam
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
 from npnet.explain.passes import forward_from
 
 GRADIENT_CAMS = ["gradcam", "gradcam++", "xgradcam", "hirescam", "layercam"]

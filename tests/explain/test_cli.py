@@ -67,7 +67,7 @@ def test_a_file_that_is_not_a_checkpoint_is_one_line_without_traceback(tmp_path,
 
 
 def test_debug_shows_the_error_itself(cli, model_file, tmp_path):
-    from npnet.errors import CheckpointError
+    from npnet.io.errors import CheckpointError
     with pytest.raises(CheckpointError):
         cli.main(["predict", "--debug", "--model", str(tmp_path / "missing.h5"), "x.png"])
 

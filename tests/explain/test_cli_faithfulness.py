@@ -5,10 +5,10 @@ import pickle
 
 import numpy as np
 
-from npnet import checkpoint
+from npnet.io import checkpoint
 from npnet.data import read_pickle
-from npnet.explain import metrics
-from npnet.preprocessing import preprocess
+from npnet.explain.faithfulness import metrics
+from npnet.data.preprocessing import preprocess
 
 from .conftest import write_pickle
 

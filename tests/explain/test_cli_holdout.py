@@ -6,9 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from npnet import checkpoint
+from npnet.io import checkpoint
 from npnet.data import class_names, load_gtsrb
-from npnet.seed_net import seed_net
+from npnet.engine.seed_net import seed_net
 from npnet.training.holdout import split_holdout
 from npnet.training.recipes import BEST
 

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet import checkpoint
-from npnet.commands import attribute as attribute_command, compare as compare_command, gradcam as gradcam_command
-from npnet.commands.common import explained_classes
+from npnet.io import checkpoint
+from npnet.cli.commands import (attribute as attribute_command, compare as compare_command,
+    gradcam as gradcam_command)
+from npnet.cli.commands.common import explained_classes
 from npnet.explain import METHODS, attribution, cam
 from npnet.explain.method_plots import clipped_limit, colour_scale, group_limit, reduce_channels
-from npnet.images import load_image
-from npnet.preprocessing import preprocess
+from npnet.data.images import load_image
+from npnet.data.preprocessing import preprocess
 
 from .test_cli import run, written
 

@@ -62,7 +62,7 @@ def test_evaluate_says_when_the_split_has_no_hard_view(cli, capsys, model_file, 
 @pytest.mark.parametrize("count", ["0", "10", "two"])
 def test_a_bad_tta_is_one_line_exit_2(cli, capsys, model_file, sized_split, odd_images, tmp_path, command, count):
     inputs = ["--data", sized_split] if command == "evaluate" else [odd_images[0]]
-    with pytest.raises(SystemExit) as stopped:        # argparse's usage error (npnet.cli.ArgumentParser)
+    with pytest.raises(SystemExit) as stopped:        # argparse's usage error (npnet.cli.boundary.ArgumentParser)
         cli.main([command, "--tta", count, "--model", str(model_file), *map(str, inputs), "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert stopped.value.code == 2 and out == "" and len(err.splitlines()) == 1 and "--tta" in err

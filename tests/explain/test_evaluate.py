@@ -1,9 +1,9 @@
 """Evaluation: accuracy, the confusion matrix (rows true, columns predicted), and the mistakes."""
 import numpy as np
 
-from npnet.explain import confusion_matrix, evaluate, most_confused, per_class, ranked_mistakes
-from npnet.explain.evaluate import Evaluation
-from npnet.seed_net import seed_net
+from npnet.explain import confusion_matrix, classify, most_confused, per_class, ranked_mistakes
+from npnet.explain.mistakes import Evaluation
+from npnet.engine.seed_net import seed_net
 
 
 def test_confusion_matrix_counts_true_rows_against_predicted_columns():
@@ -39,6 +39,6 @@ def test_evaluate_agrees_with_the_models_predictions():
     predicted = model.predict_proba(x).argmax(axis=1)
     labels = predicted.copy()
     labels[:5] = (labels[:5] + 1) % 43
-    evaluation = evaluate(model, x, labels)
+    evaluation = classify(model, x, labels)
     assert evaluation.accuracy == 0.75
     assert evaluation.confusion.sum() == 20 and np.trace(evaluation.confusion) == 15

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from npnet.explain import feature_map_layers, feature_maps
-from npnet.layers import Conv2D
-from npnet.seed_net import seed_net
+from npnet.engine.layers import Conv2D
+from npnet.engine.seed_net import seed_net
 from tolerances import assert_same_sums
 
 

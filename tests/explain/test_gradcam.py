@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
+from npnet.io.errors import NpnetError
 from npnet.explain import grad_cam, grad_cam_weights, last_conv_layer
 from npnet.explain.gradcam import bilinear_upsample
-from npnet.seed_net import seed_net
+from npnet.engine.seed_net import seed_net
 from tolerances import assert_same_sums
 
 

@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
+from npnet.io.errors import NpnetError
 from npnet.explain import gradients
 from npnet.explain.gradcam import grad_cam
 from npnet.explain.gradients import integrated_gradients_completeness
 from npnet.explain.methods import attribution
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
 
 METHODS = ["saliency", "input_x_gradient", "guided_backprop", "deconvnet", "guided_gradcam",
            "integrated_gradients", "smoothgrad", "smoothgrad_squared"]

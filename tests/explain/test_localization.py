@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from npnet.explain import grad_cam
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.losses import softmax_cross_entropy
-from npnet.model import Sequential
-from npnet.optimizers import Adam
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.losses import softmax_cross_entropy
+from npnet.engine.model import Sequential
+from npnet.engine.optimizers import Adam
 
 SIZE, PATCH = 16, 4
 COLOURS = np.eye(3, dtype=np.float32)

@@ -1,11 +1,11 @@
-"""Faithfulness metrics, each against a case worked out by hand (npnet/explain/metrics.py)."""
+"""Faithfulness metrics, each against a case worked out by hand (npnet/explain/faithfulness/metrics.py)."""
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
-from npnet.explain import metrics
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.model import Sequential
+from npnet.io.errors import NpnetError
+from npnet.explain.faithfulness import metrics
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.model import Sequential
 
 
 def one_box(x1, y1, x2, y2, n=1):

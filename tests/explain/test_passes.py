@@ -10,7 +10,7 @@ import pytest
 
 from npnet.explain import passes
 from npnet.explain.gradcam import spatial_layer_names
-from npnet.seed_net import seed_net
+from npnet.engine.seed_net import seed_net
 
 LAYERS = spatial_layer_names(seed_net())
 

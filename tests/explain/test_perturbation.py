@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
+from npnet.io.errors import NpnetError
 from npnet.explain.gradcam import bilinear_upsample
 from npnet.explain.perturbation import ablationcam, occlusion, scorecam, window_starts
-from npnet.layers import Conv2D, Dense, Flatten, MaxPool2D
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
+from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
 
 LAYER = "conv2d_1"
 

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from npnet.errors import NpnetError
+from npnet.io.errors import NpnetError
 from npnet.explain import model_class_names, predict, resolve_class, top_k
-from npnet.layers import Dense, Flatten
-from npnet.model import Sequential
-from npnet.seed_net import seed_net
+from npnet.engine.layers import Dense, Flatten
+from npnet.engine.model import Sequential
+from npnet.engine.seed_net import seed_net
 
 NAMES = ["Stop", "Yield", "No entry"]
 

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npnet import checkpoint
-from npnet.explain import METHODS, evaluate, ranked_mistakes
-from npnet.explain.metrics import method_maps
-from npnet.preprocessing import preprocess
-from npnet.report import faithfulness, pictures
+from npnet.io import checkpoint
+from npnet.explain import METHODS, classify, ranked_mistakes
+from npnet.explain.faithfulness.metrics import method_maps
+from npnet.data.preprocessing import preprocess
+from npnet.explain.faithfulness import sample as faithfulness
+from npnet.report import pictures
 
 from .conftest import write_pickle
 
@@ -155,7 +156,7 @@ def test_the_mistakes_are_the_most_confident_first_and_the_page_says_how_many_ar
     net, metadata = checkpoint.load(model_file)
     from npnet.data import read_pickle
     split = read_pickle(data_folder / "test.p")
-    evaluation = evaluate(net, preprocess(split.images, metadata["preprocessing"]), split.labels)
+    evaluation = classify(net, preprocess(split.images, metadata["preprocessing"]), split.labels)
     wrong = ranked_mistakes(evaluation)
     titles = [a["data-title"] for a in page.all("article", class_="card")]
     assert titles == [f"#{n}" for n in wrong[:3]]
@@ -183,7 +184,7 @@ def test_a_heatmap_is_the_method_map_on_the_cards_shared_scale(cli, capsys, mode
     from npnet.data import read_pickle
     split = read_pickle(data_folder / "test.p")
     x = preprocess(split.images, metadata["preprocessing"])
-    evaluation = evaluate(net, x, split.labels)
+    evaluation = classify(net, x, split.labels)
     first = ranked_mistakes(evaluation)[0]
     maps = page.all("img", class_="map")
     ends = page.all("span", class_="end", data_method=True)

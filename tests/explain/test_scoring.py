@@ -1,8 +1,8 @@
 """score_methods: every method, then the baselines, each scored by the same chunked code."""
 import numpy as np
 
-from npnet.explain import metrics, scoring
-from npnet.seed_net import seed_net
+from npnet.explain.faithfulness import metrics, scoring
+from npnet.engine.seed_net import seed_net
 
 
 def test_every_method_then_the_baselines_is_scored_and_reported_chunk_by_chunk():

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from npnet.explain.gradcam import bilinear_upsample
-from npnet.resize import interpolation_matrix
+from npnet.data.resize import interpolation_matrix
 
 
 @pytest.mark.parametrize("size_in, size_out", [(6, 32), (14, 32), (30, 32), (5, 16), (1, 7)])

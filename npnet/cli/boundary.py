@@ -1,0 +1,87 @@
+"""The boundary of the command-line tools (train.py, explain.py): every failure a user can cause
+becomes one line ``tool: <what is wrong>`` on stderr and exit status 2; ``--debug`` re-raises it.
+
+Expected failures are ``NpnetError`` (a bad file, value or class), ``OSError`` (a folder that cannot
+be written, a name too long, a full disk) and ``MemoryError``. Anything else is a bug and keeps its
+traceback. The line is escaped (``one_line``): a path holding a newline or a terminal escape
+sequence cannot split the line or drive the terminal.
+"""
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..io.errors import NpnetError
+
+EXPECTED = (NpnetError, OSError, MemoryError)
+
+
+def one_line(text):
+    """``text`` with every unprintable character (newline, tab, ESC, ...) written as its escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def describe(error):
+    """The one-line message of an expected failure."""
+    if isinstance(error, MemoryError):
+        return "out of memory" + (f" ({error})" if str(error) else "")
+    if isinstance(error, OSError) and not isinstance(error, NpnetError):
+        where = f"{error.filename}: " if error.filename is not None else ""
+        return f"{where}{error.strerror or error}"
+    return str(error)
+
+
+def run(prog, main, argv=None, debug=None):
+    """main(argv) -> exit status, with every expected failure turned into one line and status 2.
+    ``debug`` (default: '--debug' in argv) re-raises instead."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv if debug is None else debug
+    try:
+        return main(argv)
+    except EXPECTED as error:
+        if debug:
+            raise
+        print(f"{prog}: {one_line(describe(error))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: stopped", file=sys.stderr)
+        return 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (``prog command: error: ...; see --help``), exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{one_line(self.prog)}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def whole_number(low):
+    """argparse type: an integer >= ``low`` (in ASCII digits)."""
+    def parse(text):
+        stripped = text.strip()
+        digits = stripped[1:] if stripped[:1] in "+-" else stripped
+        if not (digits.isascii() and digits.isdigit()):
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+        value = int(stripped)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def prepare_out(path):
+    """Create the output folder ``path`` (and its parents) and prove it writable by creating and
+    removing a file in it, before any work starts. Raises NpnetError naming it otherwise."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise NpnetError(f"{out}: --out exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=out, prefix=".npnet-write-test-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise NpnetError(f"{out}: cannot write to the output folder ({error.strerror or error})") from None
+    return out

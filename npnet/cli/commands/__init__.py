@@ -1,0 +1,14 @@
+"""The commands of explain.py, one module each.
+
+Each module has HELP (one line), PARENTS (the shared option groups it takes: "model", "data"),
+``add_arguments(parser)`` and ``run(args)`` -> exit status. ``COMMANDS`` keeps them in --help order;
+``ALIASES`` gives other names a command also answers to.
+"""
+from . import attribute, compare, demo, evaluate, faithfulness, features, gradcam, mistakes, predict, report
+
+COMMANDS = {
+    "predict": predict, "features": features, "gradcam": gradcam, "attribute": attribute,
+    "compare": compare, "evaluate": evaluate, "mistakes": mistakes, "demo": demo, "faithfulness": faithfulness,
+    "report": report,
+}
+ALIASES = {"mistakes": ["errors"]}

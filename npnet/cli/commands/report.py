@@ -1,0 +1,111 @@
+"""explain.py report: a model's whole debugging story as one self-contained web page.
+
+The model (summary, recipe, learning curves), its accuracy (per class, sortable; the confusion matrix and
+the most confused pairs with examples), its mistakes (most confident first, top-5 probabilities, the
+heatmaps of every explanation method for the true and the predicted class on one scale, a selector to
+switch method, a click for the feature maps), the faithfulness table, and the user's own images.
+One HTML file: every picture, style and script inline, nothing fetched, so it opens offline anywhere."""
+import sys
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from ...explain import classify, ranked_mistakes
+from ...io.files import write_text_atomic
+from ...report import content, page
+from ...explain.faithfulness import sample as faithfulness
+from ..boundary import whole_number
+from ...data.images import load_image
+from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
+from .compare import parse_methods
+from .demo import newest_model
+
+HELP = "one self-contained HTML page: accuracy, mistakes explained by every method, faithfulness"
+PARENTS = ("data",)
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", help="a checkpoint (default: the newest runs/*/best.h5)")
+    parser.add_argument("--methods", default="all", metavar="A,B,...|all",
+                        help="the methods the selector offers, comma-separated, or all (default)")
+    parser.add_argument("--limit", type=positive, default=100, help="mistakes shown, most confident first (default 100)")
+    parser.add_argument("--images", nargs="+", default=[], metavar="FILE", help="your own images, each explained "
+                        "for its predicted class and the runner-up (an unreadable one stops the report before any work)")
+    parser.add_argument("--faithfulness-images", type=whole_number(0), default=100, metavar="N",
+                        help="score faithfulness on N images evenly spaced over the data (default 100; 0: skip)")
+    parser.add_argument("--faithfulness", metavar="JSON", help="show a whole run instead: the output of "
+                        "`explain.py faithfulness --json` on this data")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the faithfulness noise baseline and random weights")
+
+
+def run(args):
+    began = time.perf_counter()
+    methods = parse_methods(args.methods)
+    scores = faithfulness.read_scores(args.faithfulness) if args.faithfulness else None
+    out = out_dir(args)
+    model = Model(args.model or newest_model(), args.data)
+    data = load_labelled(args.data, args.split, cache_folder(args), model)
+    users = np.array([load_image(path) for path in args.images], dtype=np.uint8) if args.images else None
+
+    x = model.input(data.images)
+    evaluation = classify(model.net, x, data.labels)
+    wrong = ranked_mistakes(evaluation)
+    chosen = wrong[:args.limit]
+    scoring = scores is None and args.faithfulness_images > 0
+    steps = len(methods) * (2 if users is not None else 1) + (len(methods) + 2 if scoring else 0)
+    with tqdm(total=steps, desc="report", unit="step", file=sys.stderr, disable=None, leave=False) as bar:
+        def step(name):
+            bar.set_postfix_str(name)
+            bar.update(1)
+        mistakes = content.panels(model, data.images[chosen], x[chosen], evaluation.probs[chosen],
+                                  content.mistake_pairs(evaluation, chosen), methods,
+                                  [f"#{n}" for n in chosen], evaluation.labels[chosen], step=step)
+        if scoring:
+            scores = faithfulness.scored_sample(model, data, x, methods, args.faithfulness_images, args.seed,
+                                                step=step)
+        elif scores is None:
+            scores = {"skipped": "not scored (--faithfulness-images 0)"}
+        yours = None
+        if users is not None:
+            probs = model.net.predict_proba(model.input(users))
+            yours = content.panels(model, users, model.input(users), probs, content.runner_up_pairs(probs),
+                                   methods, [str(path) for path in args.images], step=step)
+    parts = sections(model, data, evaluation, methods, mistakes, len(wrong), len(chosen), scores, yours)
+    title = f"npnet report: {model.path} on {data.source}"
+    meta = (f"{len(data):,} images · {len(methods)} explanation methods · written {time.strftime('%Y-%m-%d %H:%M')} "
+            f"in {time.perf_counter() - began:.0f} s")
+    html = page.document(title, page.e(meta), parts, "Every conv layer's feature maps for this image (after "
+                         "the ReLU), one grey scale per layer: a black map is a filter that did not fire.")
+    path = out / "report.html"
+    write_text_atomic(path, html)
+    wrote(path)
+    print(f"{len(html.encode()) / 1e6:.1f} MB, {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+def mistakes_html(cards, methods, total, shown):
+    if not total:
+        return '<p class="note">No image is misclassified.</p>'
+    shown_text = (f"the {shown:,} most confident shown. {total - shown:,} more mistakes are not shown (--limit {shown})."
+                  if total > shown else "all shown, most confident first.")
+    return (f'<p class="note" id="mistake-count" data-total="{total}" data-shown="{shown}">{total:,} mistakes; '
+            f'{shown_text} Click an image for its feature maps.</p>'
+            + page.method_selector(methods) + page.cards_html(cards, methods))
+
+
+def sections(model, data, evaluation, methods, mistakes, total, shown, scores, yours):
+    """The page's parts, in order: (id, heading, one line for a newcomer, HTML body)."""
+    parts = [("model", "The model", "What was trained: its layers and sizes, how images are prepared, and how "
+              "training went.", page.model_html(content.model_part(model))),
+             ("accuracy", "Accuracy", "How often the model is right, class by class, and which classes it mixes up.",
+              page.accuracy_html(content.accuracy_part(model, data, evaluation), model.names)),
+             ("mistakes", "Mistakes", "The wrong predictions, most confident first. The heatmaps show where in the "
+              "image a method finds the evidence for the true and for the predicted class (bright = more), both on "
+              "the colour scale beside them.", mistakes_html(mistakes, methods, total, shown)),
+             ("faithfulness", "Faithfulness", "Is an explanation right? Each method scored on the signs' own boxes "
+              "and by removing pixels, beside baselines that know nothing of the net.", page.faithfulness_html(scores))]
+    if yours is not None:
+        parts.append(("yours", "Your images", "Each image you gave, explained for the class the model predicts and "
+                      "for the runner-up.", page.method_selector(methods, "method-yours") + page.cards_html(yours, methods)))
+    return parts

@@ -1,0 +1,8 @@
+"""How far to trust a map: faithfulness and localization metrics, and method scoring against baselines.
+
+    metrics.py   deletion and insertion curves, energy in the sign's box, the pointing game, the
+                 model-randomization check (each definition in its docstring)
+    scoring.py   every method scored on the same images, beside the centre and random baselines
+    sample.py    the report's scored sample of a split
+    perturbed.py the deletion/insertion images: a numba kernel beside its NumPy reference
+"""

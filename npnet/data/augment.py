@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine import ops
+from .sampling import bilinear_sample
 from .resize import area_matrix, interpolation_matrix
 
 #: lower_resolution's smallest side, in pixels: half the input's. GTSRB's smallest crops are 25 px
@@ -62,13 +62,6 @@ def random_affine(images, rng, config=AugmentConfig()):
     source_x = np.clip(cos * dx + sin * dy + centre_x, 0, W - 1)
     source_y = np.clip(-sin * dx + cos * dy + centre_y, 0, H - 1)
     return bilinear_sample(images, source_y, source_x)
-
-
-def bilinear_sample(images, y, x):
-    """images (N, H, W, C) read at real coordinates y, x (N, Ho, Wo), each inside the image, with
-    bilinear interpolation -> float32 (N, Ho, Wo, C). The math is in ``ops.reference.bilinear_sample``;
-    the kernel in use (``npnet.engine.ops``: numba by default, the NumPy reference on request) computes it."""
-    return ops.active().bilinear_sample(images, y, x)
 
 
 def random_perspective(images, rng, max_corner_shift):

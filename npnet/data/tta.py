@@ -26,7 +26,7 @@ and the checkpoint's own preprocessing follows, as it does for augmented images 
 """
 import numpy as np
 
-from .augment import bilinear_sample
+from .sampling import bilinear_sample
 from ..io.errors import NpnetError
 from .preprocessing import preprocess
 

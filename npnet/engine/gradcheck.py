@@ -122,13 +122,13 @@ def check_layer(layer, x, training=True, seed=0, max_checks=None, eps=1e-6, retu
 
 
 def check_model(model, x, labels, training=True, seed=0, max_checks=20, eps=1e-6,
-                return_skipped=False, fuse_conv_pool=False):
+                return_skipped=False, fuse_conv_pool=True):
     """rel_error of the whole model's backward for the mean softmax cross-entropy loss.
 
     Checks the input and every parameter tensor at up to ``max_checks`` random entries each
     (cs231n's sparse check: 422,187 weights would take 844,374 forwards). Dropout masks are held
-    fixed. ``fuse_conv_pool=True`` checks the backward training runs (conv -> pool in one
-    step). Returns {'input': err, 'conv2d_1/kernel': err, ...}.
+    fixed. The backward checked is the model's default, the one training runs (conv -> pool in
+    one step); ``fuse_conv_pool=False`` checks the layer-by-layer walk. Returns {'input': err, 'conv2d_1/kernel': err, ...}.
     """
     _require_float64(x, *model.params().values())
     rng = np.random.default_rng(seed)

@@ -8,14 +8,13 @@
 backward needs (each layer's output, the pools' winners, the padded inputs): Grad-CAM and the
 gradient methods read them. Most forwards of an explanation never go backward: the deletion and
 insertion curves (66 forwards per image and method), Score-CAM (one per channel), occlusion (one per
-window), Ablation-CAM, ``predict_proba``. This path is for them:
+window), Ablation-CAM, ``predict_proba``. This path is for them. It only orchestrates: each layer
+computes its own cache-free step (``Layer.infer``; a layer and the one after it in one step where the
+layer says it can, ``Layer.fuses_with`` and ``Layer.infer_fused``: a Conv2D and its MaxPool2D).
 
-- Depth-first. The batch runs in slices of ``SLICE_IMAGES`` images, each through every layer
+- Depth-first. The batch runs in slices of ``slicing.SLICE_IMAGES`` images, each through every layer
   before the next slice starts, so a slice's activations stay in cache from the first layer to the
   last (at batch 1024 the seed net's conv2d_1 output alone is 118 MB).
-- A Conv2D followed by a MaxPool2D is one step: im2col, the matrix product, then
-  ``ops.bias_relu_maxpool`` writes only the pooled output (a quarter of the bytes), without winners.
-- Dropout is the identity (inference), Flatten a reshape. Nothing is stored on the layers.
 - The slices run on ``threads`` Python threads at once (default: numba's thread count), each slice
   on one core: every kernel with one numba thread, every product with one OpenBLAS thread
   (``blas.single_threaded``). The kernels and products release the GIL, so the threads compute in
@@ -23,20 +22,15 @@ window), Ablation-CAM, ``predict_proba``. This path is for them:
   docs/perf.md: on a busy machine the barriers cost most, since the slowest thread sets the pace).
 
 The logits are those of ``model.forward(x, training=False)`` to float32 rounding: the same sums, the
-products' rows cut into other blocks (tests/test_inference.py). Slicing never mixes images.
+products' rows cut into other blocks (tests/engine/test_inference.py). Slicing never mixes images.
 """
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numba
 import numpy as np
 
-from ..runtime import blas
-from . import ops
-from .layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
-
-#: images per slice: the seed net's largest slice array (conv2d_1's patches, 97 KB per image) then
-#: stays in L2/L3. Measured in docs/perf.md.
-SLICE_IMAGES = 32
+from ..runtime import blas, slicing
 
 
 def predict_logits(model, x, after=None, before=None, slice_images=None, threads=None):
@@ -46,8 +40,8 @@ def predict_logits(model, x, after=None, before=None, slice_images=None, threads
     (``passes.forward_from`` without the caches). The first layer run checks x's shape and dtype.
     before: the name of a layer; only the layers below it run, and the result is its input (what
     ``passes.cached_forward`` feeds to the layers that must keep their caches for a backward).
-    slice_images: images per slice (default ``SLICE_IMAGES``); threads: slices computed at once
-    (default numba's thread count; 1 with ``NUMBA_DISABLE_JIT=1``, where kernels hold the GIL).
+    slice_images: images per slice (default ``slicing.SLICE_IMAGES``); threads: slices computed at
+    once (default numba's thread count; 1 with ``NUMBA_DISABLE_JIT=1``, where kernels hold the GIL).
     """
     layers = list(model.layers)
     if after is not None:
@@ -59,7 +53,7 @@ def predict_logits(model, x, after=None, before=None, slice_images=None, threads
         return x
     layers[0].check_input(x)
     steps = plan(layers)
-    step = slice_images or SLICE_IMAGES
+    step = slice_images or slicing.SLICE_IMAGES
     out = np.empty((len(x),) + tuple(layers[-1].output_shape[1:]), dtype=layers[-1].dtype)
 
     def run_slice(start):
@@ -78,6 +72,22 @@ def predict_logits(model, x, after=None, before=None, slice_images=None, threads
         for _ in worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error
             pass
     return out
+
+
+def plan(layers):
+    """The layers as a list of functions slice -> slice: each layer's ``infer``, or one
+    ``infer_fused`` step for a layer and the one after it where the layer ``fuses_with`` it."""
+    steps, index = [], 0
+    while index < len(layers):
+        layer = layers[index]
+        following = layers[index + 1] if index + 1 < len(layers) else None
+        if following is not None and layer.fuses_with(following):
+            steps.append(partial(layer.infer_fused, following=following))
+            index += 2
+        else:
+            steps.append(layer.infer)
+            index += 1
+    return steps
 
 
 def default_threads():
@@ -107,61 +117,7 @@ def worker_pool(threads):
     return _pools[threads]
 
 
-def plan(layers):
-    """The layers as a list of functions slice -> slice, a Conv2D and the MaxPool2D after it as one."""
-    steps, index = [], 0
-    while index < len(layers):
-        layer = layers[index]
-        following = layers[index + 1] if index + 1 < len(layers) else None
-        if isinstance(layer, Conv2D) and isinstance(following, MaxPool2D):
-            steps.append(conv_pool_step(layer, following.pool_size))
-            index += 2
-            continue
-        steps.append(single_step(layer))
-        index += 1
-    return steps
-
-
-def conv_products(layer, x):
-    """z = im2col(x) @ kernel, before the bias: (n, Ho, Wo, F) for a slice x (n, H, W, C)."""
-    kernel = layer.params["kernel"]
-    kh, kw, C, F = kernel.shape
-    if layer.padding == "same":
-        (top, bottom), (left, right) = layer.padding_widths()
-        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    cols = ops.active().im2col(np.ascontiguousarray(x), kh, kw)
-    n, Ho, Wo = cols.shape[:3]
-    return (cols.reshape(-1, kh * kw * C) @ kernel.reshape(-1, F)).reshape(n, Ho, Wo, F)
-
-
-def conv_pool_step(conv, pool_size):
-    relu = conv.activation == "relu"
-
-    def run(x):
-        return ops.active().bias_relu_maxpool(conv_products(conv, x), conv.params["bias"], relu, pool_size)
-    return run
-
-
-def single_step(layer):
-    if isinstance(layer, Conv2D):
-        relu = layer.activation == "relu"
-        return lambda x: ops.active().bias_relu(conv_products(layer, x), layer.params["bias"], relu)
-    if isinstance(layer, MaxPool2D):
-        return lambda x: ops.active().maxpool_forward(x, layer.pool_size)[0]
-    if isinstance(layer, Dense):
-        relu = layer.activation == "relu"
-        return lambda x: ops.active().bias_relu(x @ layer.params["kernel"], layer.params["bias"], relu)
-    if isinstance(layer, Flatten):
-        return lambda x: x.reshape(len(x), -1)
-    if isinstance(layer, Dropout):
-        return lambda x: x
-    if isinstance(layer, ReLU):
-        return lambda x: np.maximum(x, 0)
-    raise TypeError(f"{layer.name}: no inference step for {type(layer).__name__}")
-
-
 def logits(model, x):
-    """Inference logits: ``predict_logits`` for a Sequential, ``model.forward(x, training=False)`` for
-    any other object with a forward (the test doubles of the metrics)."""
-    from .model import Sequential
-    return predict_logits(model, x) if isinstance(model, Sequential) else model.forward(x, training=False)
+    """Inference logits: ``predict_logits`` for a model that has it (a Sequential),
+    ``model.forward(x, training=False)`` for any other object with a forward (the metrics' test doubles)."""
+    return model.predict_logits(x) if hasattr(model, "predict_logits") else model.forward(x, training=False)

@@ -1,8 +1,10 @@
 """Sequential: layers applied one after another, and the chain rule walked back through them."""
 import numpy as np
 
-from .layers import LAYER_TYPES, Conv2D, MaxPool2D
+from . import inference
+from .layers import LAYER_TYPES
 from .layers.relu_rules import check_rule
+from .losses import softmax
 
 
 class Sequential:
@@ -45,20 +47,26 @@ class Sequential:
         return x
 
     def backward(self, dlogits, input_grad=True, stop_at=None, keep_output_grads=True, param_grads=True,
-                 relu_rule="gradient", fuse_conv_pool=False):
+                 relu_rule="gradient", fuse_conv_pool=True):
         """Backpropagate dlogits; fill every layer's ``grads`` and return dL/dx.
 
+        The walk: from the last layer down, each layer's backward takes the gradient of its output,
+        ``dout``, and returns the gradient of its input, which is the ``dout`` of the layer below.
+        Before each layer's backward the gradient is recorded as ``layer.doutput``.
+
+        fuse_conv_pool (default True, the path training takes): a layer that ``fuses_with`` the one
+        above it (a Conv2D under a MaxPool2D) is walked back with it in one step,
+        ``Conv2D.backward_through_pool``, which skips the pool's zeros: the same gradients, a quarter
+        of the products. The Conv2D's ``doutput`` is then the pool's backward of ``dout`` (each
+        window's gradient at its winner), recorded only when ``keep_output_grads``.
+        fuse_conv_pool=False walks every layer on its own: the two-step walk, tested equal.
         input_grad=False skips the first layer's dx (training never needs it).
         stop_at='conv2d_3' stops once that layer's ``doutput`` is recorded and returns it: the
         layers below it (and its own weight gradients) are not computed.
         param_grads=False computes only the gradients flowing down (each layer's ``grads`` is left as
         it was): Grad-CAM's dy/dA, as ``torch.autograd.grad`` gives it.
-        keep_output_grads=False does not keep each layer's ``doutput`` (training does not read
-        them; at batch 1024 they hold about 300 MB).
-        fuse_conv_pool=True walks a Conv2D followed by a MaxPool2D back in one step that skips the
-        pool's zeros (``Conv2D.backward_through_pool``): the same gradients, a quarter of the
-        products; that Conv2D's ``doutput`` is then not recorded. Training and the input-space
-        explanations fuse; Grad-CAM, which reads ``conv2d_3.doutput``, stops above the pool anyway.
+        keep_output_grads=False keeps no layer's ``doutput`` but ``stop_at``'s (training does not
+        read them; at batch 1024 they hold about 300 MB).
         relu_rule='guided' or 'deconvnet' (with param_grads=False) changes how every ReLU passes the
         gradient back (``layers.relu_rules``): guided backprop and deconvnet.
         """
@@ -73,9 +81,9 @@ class Sequential:
             if layer.name == stop_at:
                 return dout
             below = self.layers[index - 1] if index > 0 else None
-            if fuse_conv_pool and is_pool_after_conv(layer, below, stop_at):
+            if fuse_conv_pool and below is not None and below.name != stop_at and below.fuses_with(layer):
                 # the pool and the convolution below it in one step: the same gradients
-                below.doutput = None
+                below.doutput = layer.backward(dout) if keep_output_grads else None
                 dout = below.backward_through_pool(dout, layer, input_grad=input_grad or index > 1,
                                                    param_grads=param_grads, relu_rule=relu_rule)
                 index -= 2
@@ -86,15 +94,13 @@ class Sequential:
         return dout
 
     def predict_logits(self, x):
-        """The logits (N, K) of an inference forward that keeps no caches: every layer on a slice of
-        images before the next slice, each conv -> pool in one step (``npnet.engine.inference``). The same
-        logits as ``forward(x, training=False)`` to float32 rounding, faster; no backward may follow."""
-        from .inference import predict_logits
-        return predict_logits(self, x)
+        """The logits (N, K) of an inference forward that keeps no caches: every layer's ``infer`` on
+        a slice of images before the next slice (``npnet.engine.inference``). The same logits as
+        ``forward(x, training=False)`` to float32 rounding, faster; no backward may follow."""
+        return inference.predict_logits(self, x)
 
     def predict_proba(self, x, batch_size=1024):
         """Softmax probabilities (N, K), in batches, inference mode (``predict_logits``)."""
-        from .losses import softmax
         return np.concatenate([softmax(self.predict_logits(x[i:i + batch_size]))
                                for i in range(0, len(x), batch_size)]) if len(x) else \
             np.zeros((0, self.output_shape[-1]), dtype=np.float32)
@@ -167,8 +173,3 @@ class Sequential:
             print_fn(text)
         return text
 
-
-def is_pool_after_conv(layer, below, stop_at=None):
-    """True when ``layer`` is a MaxPool2D fed by the Conv2D ``below`` (not the layer backward stops
-    at): ``Conv2D.backward_through_pool`` can then take both layers at once."""
-    return isinstance(layer, MaxPool2D) and isinstance(below, Conv2D) and below.name != stop_at

@@ -14,7 +14,7 @@ softmax. Every method returns one value per input value, (N, H, W, C), in the mo
 
 "Every ReLU" includes the ones fused into Conv2D and Dense (``layers.relu_rules``); max-pool and the
 rest keep their backward. Each gradient is one forward and one backward from dlogits = onehot(c)
-(``passes.class_gradient``), and images never mix, so a batch gives every image its own gradient.
+(``passes.input_gradient``), and images never mix, so a batch gives every image its own gradient.
 
 Integrated gradients. The path integral  int_0^1 g(x' + a (x - x')) da  is taken with Gauss-Legendre
 quadrature on [0, 1] (Captum's default 'gausslegendre'): with (t_i, v_i) = leggauss(steps) on [-1, 1],
@@ -43,7 +43,7 @@ import numpy as np
 
 from ..io.errors import NpnetError
 from .gradcam import grad_cam
-from .passes import batches, class_gradient, resolve_classes
+from .passes import batches, input_gradient, resolve_classes
 
 BATCH_ROWS = 512     # path points / noisy copies per backward: about 0.5 GB at the seed net's peak
 
@@ -83,26 +83,26 @@ def baseline_like(baseline, x):
 # -- one backward each ----------------------------------------------------------------------------
 def saliency(model, images, classes=None):
     """dy^c/dx (N, H, W, C), signed."""
-    gradient, _, _ = class_gradient(model, model_input(model, images), classes)
+    gradient, _, _ = input_gradient(model, model_input(model, images), classes)
     return gradient
 
 
 def input_x_gradient(model, images, classes=None):
     """x * dy^c/dx (N, H, W, C)."""
     x = model_input(model, images)
-    gradient, _, _ = class_gradient(model, x, classes)
+    gradient, _, _ = input_gradient(model, x, classes)
     return x * gradient
 
 
 def guided_backprop(model, images, classes=None):
     """The backward of dy^c/dx with every ReLU passing back max(dout, 0) where its input was > 0."""
-    gradient, _, _ = class_gradient(model, model_input(model, images), classes, relu_rule="guided")
+    gradient, _, _ = input_gradient(model, model_input(model, images), classes, relu_rule="guided")
     return gradient
 
 
 def deconvnet(model, images, classes=None):
     """The backward of dy^c/dx with every ReLU passing back max(dout, 0), its forward mask ignored."""
-    gradient, _, _ = class_gradient(model, model_input(model, images), classes, relu_rule="deconvnet")
+    gradient, _, _ = input_gradient(model, model_input(model, images), classes, relu_rule="deconvnet")
     return gradient
 
 
@@ -110,7 +110,7 @@ def guided_gradcam(model, images, classes=None, *, layer=None):
     """guided_backprop (N, H, W, C) * the Grad-CAM map of ``layer`` (default the last Conv2D),
     bilinearly upsampled to (N, H, W) and broadcast over the channels; both for the same classes."""
     x = model_input(model, images)
-    guided, _, chosen = class_gradient(model, x, classes, relu_rule="guided")
+    guided, _, chosen = input_gradient(model, x, classes, relu_rule="guided")
     cam = grad_cam(model, x, chosen, layer=layer, upsample=True)
     return guided * cam[..., None].astype(x.dtype)
 
@@ -141,7 +141,7 @@ def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50,
         row = np.arange(rows.start, rows.stop)
         image, step = row // steps, row % steps    # row n * steps + i is image n at node i
         points = start[image] + alphas[step, None, None, None] * delta[image]
-        gradient, _, _ = class_gradient(model, points, chosen[image])
+        gradient, _, _ = input_gradient(model, points, chosen[image])
         weighted = weights[step, None, None, None] * gradient
         present, first = np.unique(image, return_index=True)     # rows come grouped by image
         total[present] += np.add.reduceat(weighted, first, axis=0)
@@ -187,7 +187,7 @@ def noisy_gradients(model, images, classes, samples, noise, seed, batch_size, sq
     for rows in batches(len(x) * samples, batch_size):
         image = np.arange(rows.start, rows.stop) // samples
         e = rng.standard_normal((len(image),) + x.shape[1:], dtype=x.dtype) * sigma[image, None, None, None]
-        gradient, _, _ = class_gradient(model, x[image] + e, chosen[image])
+        gradient, _, _ = input_gradient(model, x[image] + e, chosen[image])
         present, first = np.unique(image, return_index=True)
         total[present] += np.add.reduceat(gradient ** 2 if square else gradient, first, axis=0)
     return total / samples

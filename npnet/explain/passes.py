@@ -5,6 +5,10 @@
         dy^c / d(...) of the logit y^c (before the softmax), each image for its own class.
         Returns (gradient, logits, classes): gradient = dy^c/dx (N, H, W, C) of the model's input, or
         dy^c/dA of layer ``stop_at``'s output A (then A is ``model.layer(stop_at).output``).
+    input_gradient(model, images, classes, relu_rule='gradient')
+        ``class_gradient`` down to the input, computed depth-first: slices of images on all cores,
+        each on its own copy of the model. What the input-space methods (saliency, guided backprop,
+        integrated gradients, ...) call; the same numbers to float32 rounding.
     cached_forward(model, images, keep_from=None)
         the logits of an inference forward after which a backward can run down to layer ``keep_from``:
         the layers below it run on the cache-free slice path (``inference.predict_logits``), it and the
@@ -20,10 +24,10 @@ import threading
 
 import numpy as np
 
-from ..runtime import blas
 from ..engine import inference
-from ..io.errors import NpnetError
 from ..engine.model import Sequential
+from ..io.errors import NpnetError
+from ..runtime import blas, slicing
 
 
 def resolve_classes(classes, logits):
@@ -50,35 +54,33 @@ def onehot_dlogits(logits, classes):
     return dlogits
 
 
-def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient", sliced=True):
+def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient"):
     """(dy^c/dx, or dy^c/dA at ``stop_at``; logits; classes) from one forward and one backward.
 
     No weight gradients, and no layer keeps its output gradient but ``stop_at``: so each Conv2D
     followed by a MaxPool2D is walked back in one step that skips the pool's zeros
-    (``Conv2D.backward_through_pool``), under any ReLU rule. Down to the input (``stop_at`` None)
-    a Sequential's batch runs in slices on all cores (``input_gradient_in_slices``) unless
-    ``sliced=False``; the layers' caches are then not the batch's.
+    (``Conv2D.backward_through_pool``), under any ReLU rule.
     """
-    if sliced and stop_at is None and isinstance(model, Sequential):
-        slices = range(0, len(images), inference.SLICE_IMAGES)
-        threads = min(inference.default_threads(), len(slices))
-        if threads > 1:
-            return input_gradient_in_slices(model, images, classes, relu_rule, slices, threads)
     logits = cached_forward(model, images, keep_from=stop_at)
     chosen = resolve_classes(classes, logits)
     gradient = model.backward(onehot_dlogits(logits, chosen), stop_at=stop_at, param_grads=False,
-                              keep_output_grads=False, fuse_conv_pool=True, relu_rule=relu_rule)
+                              keep_output_grads=False, relu_rule=relu_rule)
     return gradient, logits, chosen
 
 
-def input_gradient_in_slices(model, images, classes, relu_rule, starts, threads):
-    """``class_gradient`` down to the input, depth-first: each slice of ``inference.SLICE_IMAGES``
-    images goes forward and back before the next, so its caches stay in L2/L3 (at batch 256 the
-    whole-batch caches are ~250 MB). The slices run on ``threads`` Python threads at once, each on one
-    core (as ``inference.predict_logits`` runs them), each thread on its own shallow copy of the model:
-    the weights are shared, read only; the caches are the copy's. Images never mix, so the result is
-    the whole-batch pass's to float32 rounding. The model's own layers keep no caches from this call.
+def input_gradient(model, images, classes=None, relu_rule="gradient"):
+    """``class_gradient`` down to the input (dy^c/dx, logits, classes), depth-first: each slice of
+    ``slicing.SLICE_IMAGES`` images goes forward and back before the next, so its caches stay in
+    L2/L3 (at batch 256 the whole-batch caches are ~250 MB). The slices run on numba's threads at
+    once, each on one core (as ``inference.predict_logits`` runs them), each thread on its own
+    shallow copy of the model: the weights are shared, read only; the caches are the copy's. Images
+    never mix, so the result is the whole-batch pass's to float32 rounding. The model's own layers
+    keep no caches from this call. One thread, or a model that is not a Sequential: ``class_gradient``.
     """
+    starts = range(0, len(images), slicing.SLICE_IMAGES)
+    threads = min(inference.default_threads(), len(starts)) if isinstance(model, Sequential) else 1
+    if threads <= 1:
+        return class_gradient(model, images, classes, relu_rule=relu_rule)
     N, K = len(images), model.output_shape[-1]
     requested = None if classes is None else resolve_classes(classes, np.empty((N, K)))  # refuse bad ids first
     model.layers[0].check_input(images)
@@ -88,10 +90,9 @@ def input_gradient_in_slices(model, images, classes, relu_rule, starts, threads)
         thread = threading.get_ident()
         if thread not in copies:
             copies[thread] = shallow_copy(model)
-        own = copies[thread]
-        part = slice(start, start + inference.SLICE_IMAGES)
-        parts[start] = class_gradient(own, images[part], None if requested is None else requested[part],
-                                      stop_at=None, relu_rule=relu_rule, sliced=False)
+        part = slice(start, start + slicing.SLICE_IMAGES)
+        parts[start] = class_gradient(copies[thread], images[part],
+                                      None if requested is None else requested[part], relu_rule=relu_rule)
 
     with blas.single_threaded():
         for _ in inference.worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error

@@ -11,8 +11,7 @@ def train_step(model, optimizer, x, labels, label_smoothing=0.0, teacher_probs=N
         logits        = model.forward(x, training=True)         (B, K)
         loss, dlogits = softmax_cross_entropy(logits, labels)
         model.backward(dlogits, input_grad=False,               fills every layer's grads; conv -> pool
-                       keep_output_grads=False,                 in one step (Conv2D.backward_through_pool)
-                       fuse_conv_pool=True)
+                       keep_output_grads=False)                 in one step (Conv2D.backward_through_pool)
         optimizer.step(model.params(), model.grads())           updates the weights in place
 
     The first layer's input gradient and the per-layer output gradients are not kept: a step never
@@ -34,6 +33,6 @@ def train_step(model, optimizer, x, labels, label_smoothing=0.0, teacher_probs=N
         partner_loss, partner_dlogits = loss_and_gradient(partner_labels)
         loss = lam * loss + (1 - lam) * partner_loss
         dlogits = np.float32(lam) * dlogits + np.float32(1 - lam) * partner_dlogits
-    model.backward(dlogits, input_grad=False, keep_output_grads=False, fuse_conv_pool=True)
+    model.backward(dlogits, input_grad=False, keep_output_grads=False)
     optimizer.step(model.params(), model.grads())
     return loss, logits

@@ -66,28 +66,28 @@ def test_a_wrong_input_is_refused_before_any_layer_runs(net):
 
 @pytest.mark.parametrize("rule", ["gradient", "guided", "deconvnet"])
 def test_the_input_gradient_in_slices_on_two_threads_is_the_whole_batchs(net, x, rule, monkeypatch):
-    monkeypatch.setattr(passes.inference, "SLICE_IMAGES", 2)        # 9 images: 5 slices, one of 1
+    monkeypatch.setattr(passes.slicing, "SLICE_IMAGES", 2)        # 9 images: 5 slices, one of 1
     monkeypatch.setattr(passes.inference, "default_threads", lambda: 2)
     classes = np.arange(9) * 4
-    whole = passes.class_gradient(net, x, classes, relu_rule=rule, sliced=False)
-    sliced = passes.class_gradient(net, x, classes, relu_rule=rule)
+    whole = passes.class_gradient(net, x, classes, relu_rule=rule)
+    sliced = passes.input_gradient(net, x, classes, relu_rule=rule)
     for got, expected in zip(sliced, whole):
         assert got.shape == expected.shape
         assert_close(got, expected)
 
 
 def test_the_slices_leave_the_models_own_caches_alone(net, x, monkeypatch):
-    monkeypatch.setattr(passes.inference, "SLICE_IMAGES", 4)
+    monkeypatch.setattr(passes.slicing, "SLICE_IMAGES", 4)
     monkeypatch.setattr(passes.inference, "default_threads", lambda: 2)
     net.forward(x[:3], training=False)
     outputs = {layer.name: getattr(layer, "output", None) for layer in net.layers}
-    passes.class_gradient(net, x)
+    passes.input_gradient(net, x)
     assert all(getattr(layer, "output", None) is outputs[layer.name] for layer in net.layers)
 
 
 def test_a_bad_class_id_is_refused_before_any_slice_runs(net, x, monkeypatch):
     monkeypatch.setattr(passes.inference, "default_threads", lambda: 2)
-    monkeypatch.setattr(passes.inference, "SLICE_IMAGES", 2)
+    monkeypatch.setattr(passes.slicing, "SLICE_IMAGES", 2)
     monkeypatch.setattr(passes.inference, "worker_pool", lambda threads: pytest.fail("a slice ran"))
     with pytest.raises(passes.NpnetError, match="out of range"):
-        passes.class_gradient(net, x, 43)
+        passes.input_gradient(net, x, 43)

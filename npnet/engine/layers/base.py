@@ -4,6 +4,7 @@ The interface (Chainer's forward/backward split, cs231n's caches):
 
     out = layer.forward(x, training=False)   # caches what backward needs
     dx  = layer.backward(dout)               # dout = dL/d(out); returns dL/dx, fills layer.grads
+    out = layer.infer(x)                     # the same output, nothing cached (inference only)
 
 ``params`` and ``grads`` are dicts with the same keys ('kernel', 'bias'), so an optimizer walks them
 side by side. Shapes follow Keras: ``output_shape`` is ``(None, H, W, C)``, None standing for the batch.
@@ -66,6 +67,20 @@ class Layer:
 
     def forward(self, x, training=False):
         raise NotImplementedError
+
+    def infer(self, x):
+        """The inference output for a slice ``x``, keeping nothing for a backward: what
+        ``forward(x, training=False)`` returns, without the caches (``npnet.engine.inference``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no cache-free inference step")
+
+    def fuses_with(self, following):
+        """True when this layer and the ``following`` one run as one step (``infer_fused``) at
+        inference, and walk back as one step in a backward. None does by default."""
+        return False
+
+    def infer_fused(self, x, following):
+        """``following.infer(self.infer(x))`` in one step, where ``fuses_with(following)``."""
+        raise NotImplementedError(f"{type(self).__name__} does not fuse with {type(following).__name__}")
 
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         """Return dL/dx (``None`` when ``input_grad`` is False: the first layer needs no dx) and fill

@@ -1,13 +1,11 @@
 """2-D convolution, stride 1, channels last, with an optional fused ReLU."""
 import numpy as np
 
+from ...runtime.slicing import image_slices
 from .. import ops
 from .base import Layer, check_activation, glorot_uniform
+from .maxpool2d import MaxPool2D
 from .relu_rules import check_rule, relu_backward
-
-#: Patches gathered per slice of the batch: a few MB, so that they are still in the 32 MB L3 cache
-#: (mostly in L2) when the matrix product reads them. Measured in docs/perf.md (row 18).
-SLICE_BYTES = 4 * 2**20
 
 
 class Conv2D(Layer):
@@ -31,9 +29,10 @@ class Conv2D(Layer):
         dbias   = dz summed over N, Ho, Wo        (F,)
         dx      = col2im(dz @ kernel.reshape(K, F).T)
 
-    The forward and dx run over slices of a few dozen images (``image_slices``): each slice's
-    patches are gathered and multiplied while they are still in cache. The results do not depend
-    on the slicing. After a MaxPool2D, training takes ``backward_through_pool`` instead.
+    The forward and dx run over slices of a few dozen images (``runtime.slicing.image_slices``):
+    each slice's patches are gathered and multiplied while they are still in cache. The results do
+    not depend on the slicing. Followed by a MaxPool2D, the backward takes ``backward_through_pool``
+    and the cache-free inference step ``infer_fused``: each pair as one step.
 
     Cached for backward: ``output``, ``padded_input`` and, when training, ``cols`` (a backward after
     ``training=False`` gathers the patches again). ``backward(dout, param_grads=False)`` computes dz
@@ -87,27 +86,56 @@ class Conv2D(Layer):
         self.check_input(x)
         kernel, bias = self.params["kernel"], self.params["bias"]
         kh, kw, C, F = kernel.shape
-        (top, bottom), (left, right) = self.padding_widths()
-        if self.padding == "same":
-            x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-        x = np.ascontiguousarray(x)           # the fast im2col reads x as one flat row per image
+        x = self.pad(x)
         self.padded_input = x
         N, H, W, _ = x.shape
         Ho, Wo = H - kh + 1, W - kw + 1
-        K = kh * kw * C
 
         # Only training keeps the patches (for dkernel); a backward after training=False gathers
         # them again from padded_input.
         self.cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype) if training else None
         z = np.empty((N, Ho, Wo, F), dtype=x.dtype)
-        for images in image_slices(N, Ho * Wo * K * x.itemsize):
-            cols = ops.active().im2col(x[images], kh, kw,
-                                           out=None if self.cols is None else self.cols[images])
-            z_rows = z[images].reshape(-1, F)
-            np.matmul(cols.reshape(-1, K), kernel.reshape(K, F), out=z_rows)
-            ops.active().bias_relu(z_rows, bias, self.activation == "relu")
+        for images in image_slices(N, Ho * Wo * kh * kw * C * x.itemsize):
+            self.products(x[images], out=z[images],
+                          cols=None if self.cols is None else self.cols[images])
+            ops.active().bias_relu(z[images].reshape(-1, F), bias, self.activation == "relu")
         self.output = z
         return self.output
+
+    def infer(self, x):
+        """act(im2col(x) @ kernel + bias) for a slice x (n, H, W, C), nothing cached."""
+        z = self.products(self.pad(x))
+        return ops.active().bias_relu(z, self.params["bias"], self.activation == "relu")
+
+    def fuses_with(self, following):
+        """A MaxPool2D right after this layer runs with it as one step, forward and back."""
+        return isinstance(following, MaxPool2D)
+
+    def infer_fused(self, x, following):
+        """pool(act(im2col(x) @ kernel + bias)) for a slice x, ``following`` the MaxPool2D: the bias,
+        ReLU and pool in one kernel that writes only the pooled output (a quarter of the bytes)."""
+        return ops.active().bias_relu_maxpool(self.products(self.pad(x)), self.params["bias"],
+                                              self.activation == "relu", following.pool_size)
+
+    def pad(self, x):
+        """x with this layer's zero padding around each image ('same'), contiguous: the fast im2col
+        reads each image as one flat row."""
+        if self.padding == "same":
+            (top, bottom), (left, right) = self.padding_widths()
+            x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        return np.ascontiguousarray(x)
+
+    def products(self, x, out=None, cols=None):
+        """z = im2col(x) @ kernel.reshape(K, F), before the bias: (n, Ho, Wo, F) for a padded slice
+        x (n, H, W, C). The patches go to ``cols`` (n, Ho, Wo, kh, kw, C) when it is given."""
+        kernel = self.params["kernel"]
+        kh, kw, C, F = kernel.shape
+        cols = ops.active().im2col(x, kh, kw, out=cols)
+        n, Ho, Wo = cols.shape[:3]
+        if out is None:
+            out = np.empty((n, Ho, Wo, F), dtype=x.dtype)
+        np.matmul(cols.reshape(-1, kh * kw * C), kernel.reshape(-1, F), out=out.reshape(-1, F))
+        return out
 
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         kernel = self.params["kernel"]
@@ -142,9 +170,8 @@ class Conv2D(Layer):
             dbias[f]      = sum over windows w of g[w, f]
             dx            = col2im of g[w, f] * kernel[..., f] placed at the patch w(f)
         The same gradients as ``pool.backward`` then ``self.backward`` (tested equal), with a
-        quarter of the multiplications. ``Sequential.backward(fuse_conv_pool=True)`` takes this
-        path (training, and the input-space explanations); Grad-CAM needs ``doutput`` here, so it
-        takes the two steps.
+        quarter of the multiplications. ``Sequential.backward`` takes this path by default
+        (training, and the explanations); ``fuse_conv_pool=False`` takes the two steps.
 
         A ReLU rule other than the derivative (``relu_rules``) is applied to g at the winners first,
         where the ReLU's output is the pooled value: max(g, 0) * (pooled > 0) for 'guided',
@@ -180,9 +207,3 @@ class Conv2D(Layer):
         H, W = dx.shape[1:3]
         return dx[:, top:H - bottom, left:W - right, :]
 
-
-def image_slices(count, bytes_per_image):
-    """Slices of ``count`` images whose patches take about ``SLICE_BYTES``: gathered, multiplied and
-    activated one slice at a time, the patches are still in cache when the product reads them."""
-    step = max(1, SLICE_BYTES // bytes_per_image)
-    return [slice(start, min(start + step, count)) for start in range(0, count, step)]

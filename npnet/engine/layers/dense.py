@@ -53,6 +53,9 @@ class Dense(Layer):
         self.output = ops.active().bias_relu(z, self.params["bias"], self.activation == "relu")
         return self.output
 
+    def infer(self, x):
+        return ops.active().bias_relu(x @ self.params["kernel"], self.params["bias"], self.activation == "relu")
+
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         relu = self.activation == "relu"
         check_rule(relu_rule, param_grads and relu)

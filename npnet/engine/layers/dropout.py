@@ -39,5 +39,8 @@ class Dropout(Layer):
         self.mask = ((uniform >= self.rate) / keep).astype(x.dtype)
         return x * self.mask
 
+    def infer(self, x):
+        return x
+
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         return dout if self.mask is None else dout * self.mask

@@ -22,5 +22,8 @@ class Flatten(Layer):
         self.x_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
+    def infer(self, x):
+        return x.reshape(len(x), -1)
+
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         return dout.reshape(self.x_shape)

@@ -40,5 +40,8 @@ class MaxPool2D(Layer):
         self.output, self.argmax = ops.active().maxpool_forward(x, self.pool_size)
         return self.output
 
+    def infer(self, x):
+        return ops.active().maxpool_forward(x, self.pool_size)[0]
+
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         return ops.active().maxpool_backward(dout, self.argmax, self.x_shape, self.pool_size)

@@ -23,6 +23,9 @@ class ReLU(Layer):
         self.output = np.maximum(x, 0)
         return self.output
 
+    def infer(self, x):
+        return np.maximum(x, 0)
+
     def backward(self, dout, input_grad=True, param_grads=True, relu_rule="gradient"):
         check_rule(relu_rule, False)   # no weights here: any rule may run
         return relu_backward(dout, self.output, relu_rule)

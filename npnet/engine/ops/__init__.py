@@ -11,8 +11,7 @@ import importlib
 import os
 
 KERNEL_NAMES = ("im2col", "col2im", "maxpool_forward", "maxpool_backward", "bias_relu", "relu_backward",
-                "bias_relu_backward", "conv_pool_weight_grads", "conv_pool_input_grad", "bias_relu_maxpool",
-                "perturbed_images", "bilinear_sample")
+                "bias_relu_backward", "conv_pool_weight_grads", "conv_pool_input_grad", "bias_relu_maxpool")
 _CHOICES = ("fast", "reference")
 _active = None
 
@@ -24,6 +23,12 @@ def use(name):
         raise ValueError(f"unknown kernels {name!r}: choose one of {', '.join(_CHOICES)}")
     _active = importlib.import_module(f"{__name__}.{name}")
     return _active
+
+
+def in_use():
+    """'fast' or 'reference': the kernels selected. Kernels that live beside their users (bilinear
+    sampling in ``npnet.data.sampling``, the faithfulness curves' images) follow this switch too."""
+    return active().__name__.rsplit(".", 1)[-1]
 
 
 def active():

@@ -5,7 +5,7 @@ Each kernel is written first as plain Python (``_im2col``, ...) and compiled und
 and a debugger can step through them. The outer loop is a ``prange`` over the batch, so numba spreads
 images over the cores; the innermost loop runs over channels, which are contiguous in NHWC.
 
-Signatures and results are those of ``reference.py``; ``tests/test_ops.py`` holds them equal.
+Signatures and results are those of ``reference.py``; ``tests/engine/test_ops.py`` holds them equal.
 One is composed in Python of two compiled passes: ``bias_relu_backward`` (the ReLU mask, then the
 bias gradient as column sums). Two do less work than their reference, which builds the dense dz
 and multiplies it: ``conv_pool_weight_grads`` and ``conv_pool_input_grad`` visit only each pooling
@@ -246,42 +246,6 @@ def _bias_relu_maxpool(z, bias, relu, pool, out=None):
     return pooled
 
 
-def _bilinear_sample(images, y, x):
-    # the reference's float32 operations in its order, so the two agree bit for bit
-    N, H, W, C = images.shape
-    Ho, Wo = y.shape[1], y.shape[2]
-    out = np.empty((N, Ho, Wo, C), dtype=np.float32)
-    one = np.float32(1)
-    for n in prange(N):
-        for i in range(Ho):
-            for j in range(Wo):
-                floor_y, floor_x = np.floor(y[n, i, j]), np.floor(x[n, i, j])
-                wy, wx = np.float32(y[n, i, j] - floor_y), np.float32(x[n, i, j] - floor_x)
-                y0, x0 = int(floor_y), int(floor_x)
-                y1, x1 = min(y0 + 1, H - 1), min(x0 + 1, W - 1)
-                for c in range(C):
-                    top = np.float32(images[n, y0, x0, c]) * (one - wx) + np.float32(images[n, y0, x1, c]) * wx
-                    bottom = np.float32(images[n, y1, x0, c]) * (one - wx) + np.float32(images[n, y1, x1, c]) * wx
-                    out[n, i, j, c] = top * (one - wy) + bottom * wy
-    return out
-
-
-def _perturbed_images(images, ranks, limits, image_of, step_of, fill, insert):
-    # one row per (image, step); fill is an array of the images' shape (a broadcast view for one value)
-    B = image_of.shape[0]
-    _, H, W, C = images.shape
-    out = np.empty((B, H, W, C), dtype=images.dtype)
-    for b in prange(B):
-        n, limit = image_of[b], limits[step_of[b]]
-        for i in range(H):
-            for j in range(W):
-                moved = ranks[n, i, j] < limit
-                use_image = moved if insert else not moved
-                for c in range(C):
-                    out[b, i, j, c] = images[n, i, j, c] if use_image else fill[n, i, j, c]
-    return out
-
-
 _find_winner_offsets = njit(cache=True)(_winner_offsets)
 im2col = _compile(_im2col)
 col2im = _compile(_col2im)
@@ -293,8 +257,6 @@ column_sums = _compile(_column_sums)
 conv_pool_weight_grads = _compile(_conv_pool_weight_grads)
 conv_pool_input_grad = _compile(_conv_pool_input_grad)
 bias_relu_maxpool = _compile(_bias_relu_maxpool)
-perturbed_images = _compile(_perturbed_images)
-bilinear_sample = _compile(_bilinear_sample)
 
 
 def bias_relu_backward(dout, out, relu):

@@ -122,41 +122,6 @@ def bias_relu_maxpool(z, bias, relu, pool, out=None):
     return out
 
 
-def bilinear_sample(images, y, x):
-    """images (N, H, W, C) read at real coordinates y, x (N, Ho, Wo), each inside the image
-    (augmentation's warps and the test-time views call this)  ->  float32 (N, Ho, Wo, C):
-
-        out = (1-wy)(1-wx) I[y0, x0] + (1-wy) wx I[y0, x1] + wy (1-wx) I[y1, x0] + wy wx I[y1, x1]
-
-    with y0 = floor(y), y1 = min(y0 + 1, H - 1), wy = y - y0 (likewise for x), summed in float32 as
-    top = I[y0, x0] (1 - wx) + I[y0, x1] wx, bottom likewise on row y1, out = top (1 - wy) + bottom wy.
-    """
-    N, H, W, _ = images.shape
-    y0, x0 = np.floor(y).astype(np.intp), np.floor(x).astype(np.intp)
-    y1, x1 = np.minimum(y0 + 1, H - 1), np.minimum(x0 + 1, W - 1)
-    wy, wx = (y - y0)[..., None].astype(np.float32), (x - x0)[..., None].astype(np.float32)
-    n = np.arange(N)[:, None, None]
-    source = images.astype(np.float32, copy=False)
-    top = source[n, y0, x0] * (1 - wx) + source[n, y0, x1] * wx
-    bottom = source[n, y1, x0] * (1 - wx) + source[n, y1, x1] * wx
-    return top * (1 - wy) + bottom * wy
-
-
-def perturbed_images(images, ranks, limits, image_of, step_of, fill, insert):
-    """The deletion / insertion metric's images (``explain.metrics``), one row per (image, step):
-
-        images (N, H, W, C), ranks (N, H, W) each pixel's place in its map's order, limits (S,) the
-        pixels moved after each step, image_of, step_of (B,) each row's image and step, fill (N, H, W, C)
-        the baseline's values (a broadcast view for one value)  ->  (B, H, W, C) with, in row b,
-        moved = ranks[image_of[b]] < limits[step_of[b]], every channel of a pixel alike:
-            deletion (insert=False): fill where moved, the image elsewhere
-            insertion (insert=True): the image where moved, fill elsewhere
-    """
-    moved = (ranks[image_of] < limits[step_of][:, None, None])[..., None]
-    kept, filled = images[image_of], fill[image_of]
-    return np.where(moved, kept, filled) if insert else np.where(moved, filled, kept)
-
-
 def relu_backward(dout, out):
     """dz = dout where the unit was active (out > 0), else 0. A fresh array: dout is left untouched.
 

@@ -19,10 +19,11 @@ is an NpnetError, never a silent score.
 """
 import numpy as np
 
-from ...engine import inference, ops
+from ...engine import inference
 from ...io.errors import NpnetError
 from ...engine.losses import softmax
 from ..passes import batches, resolve_classes
+from .perturbed import perturbed_images
 
 
 # -- maps and boxes -------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def perturbation_curves(model, images, maps, classes, steps, baseline, insert, b
     Deletion (insert=False): image k holds ``baseline`` at the counts[k] first-ranked pixels.
     Insertion (insert=True): the baseline image with the counts[k] first-ranked pixels restored.
     All C channels of a pixel move together. Rows (image n, step k) run in batches of ``batch_size``,
-    each built by ``ops.perturbed_images`` and run through the inference path (``inference.logits``).
+    each built by ``perturbed.perturbed_images`` and run through the inference path (``inference.logits``).
     """
     N, H, W, C = images.shape
     maps = check_maps(maps, N)
@@ -136,7 +137,7 @@ def perturbation_curves(model, images, maps, classes, steps, baseline, insert, b
     curves = np.empty(N * (steps + 1))
     for part in batches(len(image_of), batch_size):
         n, k = image_of[part], step_of[part]
-        batch = ops.active().perturbed_images(images, ranks, counts, n, k, fill, insert)     # (B, H, W, C)
+        batch = perturbed_images(images, ranks, counts, n, k, fill, insert)     # (B, H, W, C)
         probabilities = softmax(inference.logits(model, batch))
         curves[part] = probabilities[np.arange(len(n)), chosen[n]]
     return curves.reshape(N, steps + 1), counts
@@ -180,7 +181,7 @@ def deletion_and_insertion_curves(model, images, maps, ends, steps, baseline, ba
         curve[:, 0], curve[:, steps] = (empty, original) if insert else (original, empty)
         for part in batches(len(image_of), batch_size):
             n, k = image_of[part], inner[part] + 1
-            batch = ops.active().perturbed_images(images, ranks, counts, n, k, fill, insert)
+            batch = perturbed_images(images, ranks, counts, n, k, fill, insert)
             curve[n, k] = softmax(inference.logits(model, batch))[np.arange(len(n)), chosen[n]]
         curves[insert] = curve
     return curves[False], curves[True], counts

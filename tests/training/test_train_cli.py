@@ -10,7 +10,7 @@ import pytest
 
 from npnet.training import BEST
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_split(path, n, seed):

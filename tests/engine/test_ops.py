@@ -78,57 +78,6 @@ def test_bias_relu_maxpool_is_the_pool_of_bias_relu_and_keeps_nan(rng, module):
     assert np.isnan(out[0, 0, 0, 2])
 
 
-@pytest.mark.parametrize("insert", [False, True])
-@pytest.mark.parametrize("fill_shape", [(), (3, 5, 4, 2)], ids=["one value", "per value"])
-def test_perturbed_images_fast_equals_reference(rng, insert, fill_shape):
-    images = rng.standard_normal((3, 5, 4, 2)).astype(np.float32)
-    ranks = np.array([rng.permutation(20).reshape(5, 4) for _ in range(3)])
-    limits = np.array([0, 7, 13, 20])
-    image_of, step_of = np.divmod(np.arange(3 * 4), 4)
-    fill = np.broadcast_to(rng.standard_normal(fill_shape).astype(np.float32), images.shape)
-    fast_rows = fast.perturbed_images(images, ranks, limits, image_of, step_of, fill, insert)
-    np.testing.assert_array_equal(fast_rows, reference.perturbed_images(images, ranks, limits, image_of, step_of,
-                                                                         fill, insert))
-    moved = ranks[image_of[5]] < limits[step_of[5]]        # image 1 after step 1: its 7 first pixels
-    assert moved.sum() == 7
-    expected = np.where(moved[..., None], images[1], fill[1]) if insert else \
-        np.where(moved[..., None], fill[1], images[1])
-    np.testing.assert_array_equal(fast_rows[5], expected)
-
-
-def sample_points(rng, N, H, W, Ho, Wo):
-    """Coordinates inside an H x W image, with whole numbers and the last row and column among them."""
-    y, x = rng.uniform(0, H - 1, (N, Ho, Wo)), rng.uniform(0, W - 1, (N, Ho, Wo))
-    y[:, 0], x[:, :, 0] = H - 1, np.round(x[:, :, 0])
-    return y, x
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
-def test_bilinear_sample_fast_equals_reference(rng, dtype):
-    images = rng.uniform(0, 255, (3, 7, 9, 3)).astype(dtype)
-    y, x = sample_points(rng, 3, 7, 9, 5, 6)
-    out = fast.bilinear_sample(images, y, x)
-    assert out.dtype == np.float32 and out.shape == (3, 5, 6, 3)
-    np.testing.assert_array_equal(out, reference.bilinear_sample(images, y, x))
-
-
-def test_bilinear_sample_fast_equals_reference_on_broadcast_coordinates(rng):
-    # test-time augmentation passes one grid broadcast over the batch (stride 0 along the images)
-    images = rng.integers(0, 256, (4, 8, 8, 3)).astype(np.uint8)
-    y, x = (np.broadcast_to(grid[0], (4, 8, 8)) for grid in sample_points(rng, 1, 8, 8, 8, 8))
-    np.testing.assert_array_equal(fast.bilinear_sample(images, y, x), reference.bilinear_sample(images, y, x))
-
-
-@pytest.mark.parametrize("module", [fast, reference], ids=["fast", "reference"])
-def test_bilinear_sample_reads_pixels_at_whole_coordinates_and_means_between_them(rng, module):
-    images = rng.uniform(0, 255, (2, 5, 6, 2)).astype(np.float32)
-    rows, columns = np.mgrid[0:5, 0:6].astype(np.float64)
-    whole = module.bilinear_sample(images, np.stack([rows] * 2), np.stack([columns] * 2))
-    np.testing.assert_array_equal(whole, images)
-    middle = module.bilinear_sample(images, np.full((2, 1, 1), 1.5), np.full((2, 1, 1), 2.5))
-    np.testing.assert_allclose(middle[:, 0, 0], images[:, 1:3, 2:4].mean(axis=(1, 2)), rtol=1e-6)
-
-
 def test_maxpool_fast_and_reference_break_ties_alike(rng):
     x = rng.integers(0, 2, size=(3, 8, 8, 5)).astype(np.float32)  # many tied windows
     np.testing.assert_array_equal(fast.maxpool_forward(x, 2)[1], reference.maxpool_forward(x, 2)[1])

@@ -50,7 +50,7 @@ def test_compare_with_torch_reports_ratios_and_agreement(monkeypatch, capsys):
         assert result["torch_as_shipped"][f"{key}_img_per_s"] > 0 and result["ratios_as_shipped"][key] > 0
     check = result["correctness"]
     assert len(check["grads_max_rel_diff"]) == 14
-    assert check["logits_max_abs_diff"] < 1e-4      # a sanity bound; tests/test_against_torch.py is exact
+    assert check["logits_max_abs_diff"] < 1e-4      # a sanity bound; tests/engine/test_against_torch.py is exact
     assert "first_call_s" not in result
 
 

@@ -97,10 +97,10 @@ def test_backward_can_drop_output_gradients_and_still_fill_the_weight_gradients(
     x = rng.random((2, 32, 32, 3))
     dlogits = rng.standard_normal((2, 43))
     model.forward(x)
-    model.backward(dlogits)
+    model.backward(dlogits, fuse_conv_pool=False)
     kept = {key: value.copy() for key, value in model.grads().items()}
     model.forward(x)
-    model.backward(dlogits, keep_output_grads=False, fuse_conv_pool=True)
+    model.backward(dlogits, keep_output_grads=False)
     assert all(layer.doutput is None for layer in model.layers)
     _, scale = backward_magnitudes(model, dlogits)
     for key in kept:   # conv -> pool now goes in one step, summing in another order
@@ -115,9 +115,9 @@ def test_training_backward_through_conv_and_pool_in_one_step_gives_the_same_grad
         x = rng.random((3, 32, 32, 3))
         dlogits = rng.standard_normal((3, 43))
         model.forward(x, training=True)
-        dx_two_steps = model.backward(dlogits)
+        dx_two_steps = model.backward(dlogits, fuse_conv_pool=False)
         two_steps = {key: value.copy() for key, value in model.grads().items()}
-        dx_one_step = model.backward(dlogits, fuse_conv_pool=True)
+        dx_one_step = model.backward(dlogits)
         one_step = {key: value.copy() for key, value in model.grads().items()}
         dx_scale, scale = backward_magnitudes(model, dlogits)
     finally:
@@ -126,6 +126,18 @@ def test_training_backward_through_conv_and_pool_in_one_step_gives_the_same_grad
     assert_same_sums(dx_one_step, dx_two_steps, dx_scale, terms)
     for key in two_steps:
         assert_same_sums(one_step[key], two_steps[key], scale[key], terms, err_msg=key)
+
+
+def test_the_default_backward_records_every_output_gradient_of_the_layer_by_layer_walk(rng):
+    model = seed_net().astype(np.float64)
+    x = rng.random((2, 32, 32, 3))
+    dlogits = rng.standard_normal((2, 43))
+    model.forward(x)
+    model.backward(dlogits, fuse_conv_pool=False)
+    walked = {layer.name: layer.doutput.copy() for layer in model.layers}
+    model.backward(dlogits)
+    for layer in model.layers:     # above conv2d_3 the same steps; below it, sums in another order
+        np.testing.assert_allclose(layer.doutput, walked[layer.name], rtol=1e-9, atol=1e-12, err_msg=layer.name)
 
 
 def test_a_training_step_takes_each_conv_and_pool_pair_in_one_step(rng, monkeypatch):

@@ -157,9 +157,9 @@ def test_openblas_keeps_its_thread_count_after_a_threaded_call(rng):
 def test_an_error_in_a_worker_thread_reaches_the_caller(rng, monkeypatch):
     model = seed_net()
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise RuntimeError("kernel failed")
-    monkeypatch.setattr(inference, "conv_pool_step", lambda conv, pool_size: broken)
+    monkeypatch.setattr(Conv2D, "infer_fused", broken)
     with pytest.raises(RuntimeError, match="kernel failed"):
         inference.predict_logits(model, images(8, rng), slice_images=2, threads=2)
 

@@ -7,7 +7,8 @@ from npnet.engine import ops
 from npnet.engine.gradcheck import check_layer
 from npnet.engine.ops import reference
 from npnet.engine.ops.reference import conv2d_loops
-from npnet.engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, conv2d
+from npnet.engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from npnet.runtime import slicing
 from tolerances import assert_same_sums, conv_magnitudes, conv_terms
 
 TOLERANCE = 1e-6
@@ -73,10 +74,10 @@ def test_conv2d_gradients_batch_of_one_with_odd_kernel(rng):
 
 
 def test_conv2d_gradients_when_every_image_is_its_own_slice(rng, kernel_choice, monkeypatch):
-    monkeypatch.setattr(conv2d, "SLICE_BYTES", 1)
+    monkeypatch.setattr(slicing, "SLICE_BYTES", 1)
     layer = build(Conv2D(4, 2, activation="relu", padding="same"), (5, 6, 3))
     layer.params["bias"] = rng.standard_normal(4)
-    assert len(conv2d.image_slices(3, 1)) == 3
+    assert len(slicing.image_slices(3, 1)) == 3
     assert max(check_layer(layer, rng.standard_normal((3, 5, 6, 3))).values()) < TOLERANCE
 
 
@@ -91,8 +92,8 @@ def test_conv2d_results_do_not_depend_on_the_slicing(rng, kernel_choice, monkeyp
     x = rng.standard_normal((7, 9, 8, 4)).astype(np.float32)
     dout = rng.standard_normal((7, 7, 6, 6)).astype(np.float32)
     whole = run_conv2d(layer, x, dout)
-    monkeypatch.setattr(conv2d, "SLICE_BYTES", 2 * 7 * 6 * 3 * 3 * 4 * 4)   # 2 images a slice
-    assert len(conv2d.image_slices(7, 7 * 6 * 3 * 3 * 4 * 4)) == 4
+    monkeypatch.setattr(slicing, "SLICE_BYTES", 2 * 7 * 6 * 3 * 3 * 4 * 4)   # 2 images a slice
+    assert len(slicing.image_slices(7, 7 * 6 * 3 * 3 * 4 * 4)) == 4
     sliced = run_conv2d(layer, x, dout)
     # products of other shapes: BLAS may add in another order, so equal up to float32 rounding
     kernel, cols = layer.params["kernel"], layer.cols

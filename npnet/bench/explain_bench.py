@@ -34,7 +34,7 @@ BEST_CHECKPOINT = "runs/best/best.h5"
 
 # npnet method -> (verb, options wanted: only those the function takes are passed); the references
 # of each method are in reference_methods.REFERENCES
-METHODS = {
+BENCH_SETTINGS = {
     "gradcam": ("cam", {}),
     "gradcam++": ("cam", {}),
     "xgradcam": ("cam", {}),
@@ -103,7 +103,7 @@ def npnet_methods():
                     f(model, x, classes, target_layer(model, CAM_LAYER)), x.shape[1:3]))(function)
         return found, note
     found = {}
-    for name, (verb, wanted) in METHODS.items():
+    for name, (verb, wanted) in BENCH_SETTINGS.items():
         table = methods.CAM_METHODS if verb == "cam" else methods.ATTRIBUTION_METHODS
         if name not in table:
             continue
@@ -169,7 +169,7 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
             notes.append(f"captum not installed ({error})")
     x_all, _ = make_batch(max(batch_size, slow_images))
     rows = []
-    for name in METHODS:
+    for name in BENCH_SETTINGS:
         if only and name not in only:
             continue
         grad_cam_class, captum_recipe = REFERENCES[name]

@@ -1,8 +1,9 @@
 """Gradient CAMs and Eigen-CAM: a map from one layer's activations and their class gradient.
 
 A = the target layer's output after its ReLU, (N, h, w, K); g = dy^c/dA, same shape, y^c the logit of
-class c (before the softmax). One forward and one backward (``passes.class_gradient``) give both for
-the whole batch. Each method says how it weighs A; every map ends with a ReLU, and stays raw:
+class c (before the softmax). One forward and one backward give both for the whole batch: Grad-CAM's
+own pass (``gradcam.activations_and_gradient``), which every method here reuses, as ``gradcam`` reuses
+``gradcam.grad_cam_weights``. Each method says how it weighs A; every map ends with a ReLU, and stays raw:
 
     gradcam    w_k = mean_ij g_k,ij                                    map = ReLU(sum_k w_k A_k)
     gradcam++  a_k,ij = g^2 / (2 g^2 + (sum_ab A_k,ab) g^3 + 1e-6)   (a = 0 where g = 0)
@@ -18,27 +19,18 @@ its derivative, as pytorch-grad-cam computes it. Eigen-CAM needs no gradient and
 """
 import numpy as np
 
-from .passes import cached_forward, class_gradient
-
-
-def activations_and_gradient(model, images, classes, target):
-    """(A, g): the target layer's output (N, h, w, K) and dy^c/dA, from one forward and backward."""
-    gradient, _, _ = class_gradient(model, images, classes, stop_at=target.name)
-    return target.output, gradient
-
-
-def weighted_sum(weights, activations):
-    """ReLU(sum_k w_k A_k): weights (N, K), activations (N, h, w, K) -> (N, h, w)."""
-    return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
+from .gradcam import activations_and_gradient, grad_cam_weights, weighted_sum
+from .passes import cached_forward
 
 
 def gradcam(model, images, classes, target):
-    A, g = activations_and_gradient(model, images, classes, target)
-    return weighted_sum(g.mean(axis=(1, 2)), A)
+    """Grad-CAM itself (``gradcam.grad_cam_weights``): w_k = mean_ij g_k,ij."""
+    alpha, A, _, _ = grad_cam_weights(model, images, classes, target.name)
+    return weighted_sum(alpha, A)
 
 
 def gradcam_plus_plus(model, images, classes, target):
-    A, g = activations_and_gradient(model, images, classes, target)
+    A, g, _, _ = activations_and_gradient(model, images, classes, target)
     g2, g3 = g ** 2, g ** 3
     sum_A = A.sum(axis=(1, 2), keepdims=True)                  # (N, 1, 1, K)
     denominator = 2 * g2 + sum_A * g3 + 1e-6
@@ -48,19 +40,19 @@ def gradcam_plus_plus(model, images, classes, target):
 
 
 def xgradcam(model, images, classes, target):
-    A, g = activations_and_gradient(model, images, classes, target)
+    A, g, _, _ = activations_and_gradient(model, images, classes, target)
     sum_A = A.sum(axis=(1, 2), keepdims=True)
     weights = (A / (sum_A + 1e-7) * g).sum(axis=(1, 2))
     return weighted_sum(weights, A)
 
 
 def hirescam(model, images, classes, target):
-    A, g = activations_and_gradient(model, images, classes, target)
+    A, g, _, _ = activations_and_gradient(model, images, classes, target)
     return np.maximum((g * A).sum(axis=3), 0)
 
 
 def layercam(model, images, classes, target):
-    A, g = activations_and_gradient(model, images, classes, target)
+    A, g, _, _ = activations_and_gradient(model, images, classes, target)
     return np.maximum((np.maximum(g, 0) * A).sum(axis=3), 0)
 
 

@@ -46,6 +46,23 @@ def target_layer(model, layer=None):
     return model.layer(name)
 
 
+def activations_and_gradient(model, images, classes, target):
+    """(A, g, classes, logits) from one forward and one backward that stops at the layer ``target``:
+
+        A       (N, h, w, K)  target.output, its activations after the ReLU
+        g       (N, h, w, K)  target.doutput = dy^c/dA, recorded by the backward from onehot(c)
+        classes (N,)          the class c explained for each image (None: the predicted one)
+        logits  (N, classes)  the forward's logits
+
+    Every CAM method that reads a gradient (``cams``) starts from this pass."""
+    logits = cached_forward(model, images, keep_from=target.name)
+    chosen = resolve_classes(classes, logits)
+    dlogits = np.zeros_like(logits)
+    dlogits[np.arange(len(chosen)), chosen] = 1.0          # d y^c / d logits
+    model.backward(dlogits, stop_at=target.name, param_grads=False)   # records target.doutput = dy^c/dA
+    return target.output, target.doutput, chosen, logits
+
+
 def grad_cam_weights(model, images, classes=None, layer=None):
     """One forward and one backward; returns (alpha, activations, classes, logits).
 
@@ -55,15 +72,15 @@ def grad_cam_weights(model, images, classes=None, layer=None):
         classes      (N,)         the class c explained for each image
         logits       (N, classes) the forward's logits
     """
-    target = target_layer(model, layer)
-    logits = cached_forward(model, images, keep_from=target.name)
-    chosen = resolve_classes(classes, logits)
-    dlogits = np.zeros_like(logits)
-    dlogits[np.arange(len(chosen)), chosen] = 1.0          # d y^c / d logits
-    model.backward(dlogits, stop_at=target.name, param_grads=False)   # records target.doutput = dy^c/dA
-    activations, gradients = target.output, target.doutput
+    activations, gradients, chosen, logits = activations_and_gradient(model, images, classes,
+                                                                     target_layer(model, layer))
     alpha = gradients.mean(axis=(1, 2))
     return alpha, activations, chosen, logits
+
+
+def weighted_sum(weights, activations):
+    """ReLU(sum_k w_k A_k): weights (N, K), activations (N, h, w, K) -> (N, h, w)."""
+    return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
 
 
 def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessing=None):
@@ -83,7 +100,7 @@ def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessi
         images = preprocess(images, preprocessing)
     images = check_images(model, images)
     alpha, activations, _, _ = grad_cam_weights(model, images, classes, layer)
-    cam = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0).astype(np.float32)
+    cam = weighted_sum(alpha, activations).astype(np.float32)
     if upsample:
         cam = bilinear_upsample(cam, images.shape[1:3])
     return cam

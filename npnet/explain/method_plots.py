@@ -6,13 +6,13 @@ Colour conventions (beside those of ``plots``):
 - an attribution map ends at the 99th percentile of its absolute values (``CLIP``): a handful of
   spiky pixels, common in gradients, would otherwise leave every other pixel dark. Values beyond
   are drawn in the end colour, and the colorbar says so;
-- unsigned maps (``sign`` abs or positive) are sequential ('inferno', black = 0); signed maps
-  (``sign`` all) are diverging ('RdBu_r', white = 0, red positive, blue negative) with symmetric limits.
+- unsigned maps (``sign`` abs or positive) take ``plots.HEATMAP`` ('inferno', black = 0); signed maps
+  (``sign`` all) ``plots.DIVERGING`` ('RdBu_r', white = 0, red positive, blue negative) with symmetric limits.
 """
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import HEATMAP, OVERLAY_ALPHA, save, show_image, wrap
+from .plots import DIVERGING, HEATMAP, OVERLAY_ALPHA, save, show_image, wrap
 
 DISPLAY_NAMES = {
     "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM", "hirescam": "HiResCAM",
@@ -25,7 +25,6 @@ SIGNS = ("abs", "positive", "all")
 SIGN_LABELS = {"abs": "sum over channels of |a|", "positive": "sum over channels of max(a, 0)",
                "all": "sum over channels of a (signed)"}
 CLIP = 99.0
-SEQUENTIAL, DIVERGING = "inferno", "RdBu_r"
 MAX_COLUMNS = 9      # methods side by side in one band of the comparison grid
 BAND_TITLES = {"cam": "class activation maps (raw, after the ReLU)",
                "attribution": "input-space attributions (sum over channels of |a|)"}
@@ -59,7 +58,7 @@ def clipped_limit(maps):
 def colour_scale(maps, sign):
     """(colormap, vmin, vmax) for maps drawn with ``sign``."""
     top = clipped_limit(maps)
-    return (DIVERGING, -top, top) if sign == "all" else (SEQUENTIAL, 0.0, top)
+    return (DIVERGING, -top, top) if sign == "all" else (HEATMAP, 0.0, top)
 
 
 def attribution_figure(image, maps, row_titles, sign, title, path):

@@ -3,7 +3,11 @@ pyplot: nothing global, no display needed.
 
 Conventions, so every figure reads the same way:
 - a 32x32 input is drawn with nearest-neighbour pixels (no blur that was never in the data);
-- heatmaps use 'jet' over the image and always carry a colorbar;
+- heatmaps always carry a colorbar, in one colour family across every figure and the report:
+  ``HEATMAP`` ('inferno', black = 0) for maps of one sign, ``DIVERGING`` ('RdBu_r', white = 0) for
+  signed ones. inferno is perceptually uniform (its lightness rises steadily from black to pale
+  yellow, so equal steps of the map look equal; jet's bright cyan and yellow bands draw edges that
+  are not in the data), and stays readable in greyscale and to colour-blind readers;
 - classes are named, not only numbered; long names are wrapped.
 """
 import textwrap
@@ -15,7 +19,8 @@ from matplotlib.figure import Figure
 
 from ..io.files import write_atomic
 
-HEATMAP = "jet"
+HEATMAP = "inferno"
+DIVERGING = "RdBu_r"
 OVERLAY_ALPHA = 0.5
 
 

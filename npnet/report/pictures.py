@@ -5,8 +5,8 @@ megabytes:
 - an input image is its own 32x32 pixels; the page enlarges it with nearest-neighbour pixels (CSS
   ``image-rendering: pixelated``), as the figures draw it;
 - a heatmap is an 8-bit palette PNG: pixel value = round(255 * map / scale), clipped to 0..255, the
-  palette a perceptually uniform colour map ('inferno': its lightness rises from black to pale
-  yellow, so the map keeps its order printed in grey); the page lays it over the image;
+  palette the figures' heatmap colours (``plots.HEATMAP``, 'inferno': its lightness rises from black
+  to pale yellow, so the map keeps its order printed in grey); the page lays it over the image;
 - a layer's feature maps are one mosaic (``plots.tile``) in a grey palette, one scale for the layer.
 """
 import base64
@@ -16,9 +16,8 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from ..explain.plots import tile
+from ..explain.plots import HEATMAP, tile
 
-HEATMAP = "inferno"
 GAP_COLOUR = (48, 96, 160)        # between the feature maps of a mosaic (as ``plots.feature_grid``)
 
 

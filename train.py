@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Train the seed's traffic-sign CNN on GTSRB.
 
-    python train.py --data ../shared/gtsrb                  # the seed's recipe
-    python train.py --data ../shared/gtsrb --recipe best    # the best recipe found for the same net
-    python train.py --data ../shared/gtsrb --resume runs/20261124-231500
+    python train.py --data data        # the seed's recipe
+    python train.py --data data --recipe best    # the best recipe found for the same net
+    python train.py --data data --resume runs/20261124-231500
 
 Ctrl-C (or SIGTERM) stops after the current batch and saves last.h5; --resume continues from it.
 """

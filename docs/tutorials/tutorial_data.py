@@ -3,8 +3,8 @@
     train, valid, source = load_signs(train_per_class=80, valid_count=1000)
     losses = quick_train(model, train)          # 5 epochs of Adam: about 30 s on 2 busy cores
 
-With ``NPNET_DATA`` pointing at a folder holding the seed's pickles (``train.p``, ``valid.p``; the
-Makefile sets it to ../shared/gtsrb when that exists), these are real GTSRB images: up to
+With ``NPNET_DATA`` pointing at a folder holding the seed's pickles (``train.p``, ``valid.p``), these
+are real GTSRB images: up to
 ``train_per_class`` training images of each of the 43 classes, and ``valid_count`` validation images
 drawn at random (whole tracks the training images never show). Without it, they are a synthetic sample
 of seven sign classes drawn here (``synthetic_signs``), with the GTSRB class ids, so a fresh clone with

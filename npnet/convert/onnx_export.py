@@ -12,7 +12,7 @@ them and back (NCHW -> NHWC) before Flatten, which then flattens in npnet's (and
     MaxPool2D  MaxPool(kernel = stride = p)        Flatten  Flatten(axis=1)     ReLU  Relu
     Dense      Gemm(x, kernel (D, U), bias), Relu  Dropout  nothing (the identity at inference)
 
-The model's metadata_props carry what the checkpoint knows: npnet.data.preprocessing (the spec, JSON),
+The model's metadata_props carry what the checkpoint knows: npnet.preprocessing (the spec, JSON),
 npnet.class_names (JSON), npnet.input ("float32 NHWC, preprocessed" or "uint8 NHWC images").
 """
 import json
@@ -62,7 +62,7 @@ def to_onnx(model, metadata=None, with_preprocessing=False):
                               opset_imports=[helper.make_opsetid("", OPSET)], producer_name="npnet",
                               doc_string="npnet Sequential: NHWC input, logits out (softmax not applied)")
     proto.ir_version = IR_VERSION
-    props = {"npnet.data.preprocessing": json.dumps(spec), "npnet.class_names": json.dumps(metadata.get("class_names")),
+    props = {"npnet.preprocessing": json.dumps(spec), "npnet.class_names": json.dumps(metadata.get("class_names")),
              "npnet.input": "uint8 NHWC images" if with_preprocessing else "float32 NHWC, preprocessed",
              "npnet.architecture": json.dumps(model.get_config())}
     helper.set_model_props(proto, props)

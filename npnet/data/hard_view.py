@@ -1,6 +1,6 @@
 """The hard view: a second validation view, the upsampled frames of a split, each class weighted as in train.p.
 
-Why (issue 19): the best checkpoint scored 99.02% on valid.p but 97.95% on the official test set. valid.p's
+Why: a best-recipe checkpoint scored 99.02% on valid.p but 97.95% on the official test set. valid.p's
 errors were one backlit track; the test set's are fine detail (the digits of speed limits, the small
 pictograms inside red triangles) spread over many signs. This view keeps the frames where fine detail is
 scarcest and gives each class the weight it has in the training collection, so that no class counts more
@@ -18,7 +18,8 @@ approaches its sign) and 35 of the 43 classes; in train.p 16.5% of the frames.
 
 Weighting. With P the classes that have at least one frame in the view, m_k the view's frames of class k
 and f_k the share of class k in train.p (``TRAIN_CLASS_COUNTS`` / 34,799; the proxy for the test set's
-class balance, which we do not have: the five class counts issue 19 quotes are 0.29-0.38 times train.p's):
+class balance, which we do not have: the five test-set class counts measured there are 0.29-0.38 times
+train.p's):
 
     w_n               = f_{y_n} / (m_{y_n} * sum_{k in P} f_k)          (M,) over the view's M frames; sum = 1
     weighted accuracy = sum_n w_n [predicted_n == y_n]  =  sum_{k in P} f_k a_k / sum_{k in P} f_k
@@ -31,7 +32,7 @@ Left out, and why: dark and low-contrast frames (the darkest tenth and the lowes
 by the luminance mean and standard deviation inside the sign box, luminance <= 26.6 and std <= 9.5 on
 0..255). On valid.p the best recipe's epoch-14 checkpoint made 2 errors in the 430 frames below the first
 threshold and 1 in the 456 below the second, against 46 in 4,410 overall: centre standardization already handles lighting,
-and issue 19's test-set errors are about detail, not light. Adding them only diluted the view.
+and the test set's errors are about detail, not light. Adding them only diluted the view.
 
 Limits: the view has the tracks valid.p has. Classes with few validation tracks (Double curve and
 Pedestrians: 1; Beware of ice/snow and Children crossing: 2) have few or no upsampled frames, so a class weight there
@@ -51,7 +52,7 @@ from npnet.data.pickles import load_dict
 from npnet.io.errors import DataError
 
 UPSAMPLED_BELOW = 32     # original pixels: the network's input size
-#: np.bincount(train.p labels): the training collection's class counts (34,799 images), issue 19's proxy
+#: np.bincount(train.p labels): the training collection's class counts (34,799 images), the proxy
 #: for the official test set's class balance (tests/data/test_hard_view.py checks them when NPNET_DATA is set)
 TRAIN_CLASS_COUNTS = (180, 1980, 2010, 1260, 1770, 1650, 360, 1290, 1260, 1290, 1770, 1170, 1860, 1920, 690,
                       570, 360, 990, 1080, 180, 330, 300, 330, 450, 240, 1320, 540, 210, 480, 240, 390, 690,

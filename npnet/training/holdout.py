@@ -1,7 +1,7 @@
 """Held-out tracks: a second validation set cut from the training split itself.
 
 valid.p holds 147 tracks (physical signs); the official test set's errors fall on signs valid.p does not
-have (issue 19). Holding whole tracks of the training split out of training gives another few hundred
+have (docs/experiments.md). Holding whole tracks of the training split out of training gives another few hundred
 unseen signs to measure on, at the price of training on fewer:
 
     train, held_out = split_holdout(train, 0.2)    # 80% of each class's tracks to train on, 20% held out

@@ -105,7 +105,7 @@ class Recipe:
 #: The seed's run, as reported: Adam, lr 0.001, batch 1024, 50 epochs, dropout 0.5, [-0.5, 0.5] input.
 SEED = Recipe()
 
-#: The best recipe found for the same 422,187-parameter net (the README lists every run tried).
+#: The best recipe found for the same 422,187-parameter net (docs/experiments.md lists every run tried).
 BEST = Recipe(epochs=60, batch_size=256, lr=0.002, preprocessing="center_standardize", augment=True,
               augment_strength=1.25, label_smoothing=0.1, schedule="cosine", warmup_epochs=2,
               weight_decay=0.05, ema=0.999, low_resolution=0.5)

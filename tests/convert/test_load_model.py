@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from npnet.io import checkpoint
-from npnet.convert import load_model
+from npnet.io.load import load_model
 from npnet.io.errors import CheckpointError
 from npnet.engine.seed_net import seed_net
 

@@ -49,7 +49,7 @@ def test_the_metadata_holds_the_preprocessing_and_class_names(tmp_path, net):
     names = [f"sign {i}" for i in range(43)]
     proto = onnx.load(export_onnx(net, tmp_path / "net.onnx", {"preprocessing": SPECS[1], "class_names": names}))
     props = {prop.key: prop.value for prop in proto.metadata_props}
-    assert json.loads(props["npnet.data.preprocessing"]) == SPECS[1]
+    assert json.loads(props["npnet.preprocessing"]) == SPECS[1]
     assert json.loads(props["npnet.class_names"]) == names
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io import checkpoint
-from ...convert import load_model
+from ...io.load import load_model
 from ...data import class_names as data_class_names, load_gtsrb, load_split
 from ...io.errors import NpnetError
 from ...explain import model_class_names, plots, resolve_class

@@ -1,7 +1,7 @@
 """A PyTorch copy of an npnet model, for the benchmark and the comparison test only.
 
 npnet never imports this module itself and never needs torch: ``npnet.bench --compare torch`` and
-``tests/test_against_torch.py`` do, where torch is installed (``pip install -e '.[bench]'``).
+``tests/engine/test_against_torch.py`` do, where torch is installed (``pip install -e '.[bench]'``).
 
     twin = torch_twin.from_npnet(model)         # same layers, a copy of the same weights
     logits = twin(torch.from_numpy(x))          # x (N, H, W, C) float32, as npnet takes it
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from ..engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 
 
 class NHWCToNCHW(nn.Module):
@@ -77,6 +77,8 @@ def from_npnet(model):
             modules.append((layer.name, FlattenNHWC()))
         elif isinstance(layer, Dropout):
             modules.append((layer.name, nn.Dropout(layer.rate)))
+        elif isinstance(layer, ReLU):
+            modules.append((layer.name, nn.ReLU()))
         else:
             raise NotImplementedError(f"no torch twin for {type(layer).__name__} ({layer.name})")
         if getattr(layer, "activation", None) == "relu":

@@ -134,8 +134,9 @@ def test_evaluate_prints_accuracy_and_most_confused_pairs(cli, capsys, model_fil
     assert written(out) == [str(tmp_path / "confusion_matrix.png")]
 
 
-def test_errors_writes_the_gallery(cli, capsys, model_file, data_folder, tmp_path):
-    status, out, _ = run(cli, capsys, "errors", "--model", model_file, "--data", data_folder / "test.p",
+@pytest.mark.parametrize("command", ["mistakes", "errors"])     # errors: the command's earlier name
+def test_mistakes_writes_the_gallery(cli, capsys, model_file, data_folder, tmp_path, command):
+    status, out, _ = run(cli, capsys, command, "--model", model_file, "--data", data_folder / "test.p",
                          "--limit", "3", "--out", tmp_path)
     assert status == 0 and written(out) == [str(tmp_path / "errors.png")] and is_png(tmp_path / "errors.png")
 

@@ -139,11 +139,11 @@ def main(argv=None):
     for split in ("train", "valid"):
         if len(splits[split]) == 0:
             raise NpnetError(f"{args.data}: the {split} split holds no images")
-    print(f"data: {args.data}: {len(train)} training, {len(valid)} validation"
+    print(f"data: {cli.one_line(args.data)}: {len(train)} training, {len(valid)} validation"
           + (f", {len(splits['test'])} test" if "test" in splits else "") + " images")
     if args.resume:
         trainer = Trainer.resume(out, train, valid, names, epochs=args.epochs, progress=progress)
-        print(f"resuming {args.resume} at epoch {trainer.position[0] + 1}, batch {trainer.position[1] + 1}")
+        print(f"resuming {cli.one_line(args.resume)} at epoch {trainer.position[0] + 1}, batch {trainer.position[1] + 1}")
     else:
         trainer = Trainer(recipe, train, valid, out, names, progress=progress)
         trainer.model.summary()
@@ -157,12 +157,12 @@ def main(argv=None):
     outcome = trainer.run()
     out = trainer.out_dir
     if outcome == "interrupted":
-        print(f"stopped at epoch {trainer.position[0] + 1}, batch {trainer.position[1]}; saved {out}/last.h5\n"
-              f"resume with: python train.py --data {args.data} --resume {out}", file=sys.stderr)
+        print(f"stopped at epoch {trainer.position[0] + 1}, batch {trainer.position[1]}; saved {cli.one_line(out)}/last.h5\n"
+              f"resume with: python train.py --data {cli.one_line(args.data)} --resume {cli.one_line(out)}", file=sys.stderr)
         return 130
     swa = trainer.history[-1].get("swa_val_accuracy") if trainer.history else None
     print(f"done in {time.perf_counter() - started:.0f} s: best validation accuracy "
-          f"{100 * trainer.best_val_accuracy:.2f}%; wrote {out}/best.h5, last.h5, history.json, curves.png"
+          f"{100 * trainer.best_val_accuracy:.2f}%; wrote {cli.one_line(out)}/best.h5, last.h5, history.json, curves.png"
           + (f"; swa.h5 (the mean of the last {trainer.swa_count} epochs) {100 * swa:.2f}%" if swa is not None else ""))
     if trainer.holdout is not None and trainer.history:
         at_best = max(trainer.history, key=lambda row: row["val_accuracy"])   # the first epoch of the best

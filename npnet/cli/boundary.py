@@ -5,6 +5,12 @@ Expected failures are ``NpnetError`` (a bad file, value or class), ``OSError`` (
 be written, a name too long, a full disk) and ``MemoryError``. Anything else is a bug and keeps its
 traceback. The line is escaped (``one_line``): a path holding a newline or a terminal escape
 sequence cannot split the line or drive the terminal.
+
+Everything a tool prints while ``run`` runs goes through ``Escaped``: a control character (ESC, BEL,
+a backspace, a Unicode line separator or direction override) that a file name, a class name or a
+layer name smuggles into any line is written as its escape; newlines, carriage returns (progress
+bars) and tabs the tool writes itself pass. A user string printed inside a line also goes through
+``one_line``, so that its own newlines cannot forge a line either.
 """
 import argparse
 import os
@@ -32,11 +38,33 @@ def describe(error):
     return str(error)
 
 
+def escaped(text):
+    """``text`` with every unprintable character but newline, carriage return and tab escaped."""
+    return "".join(c if c.isprintable() or c in "\n\r\t" else repr(c)[1:-1] for c in text)
+
+
+class Escaped:
+    """A text stream that writes ``escaped`` text to ``stream``; everything else is the stream's."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        self.stream.write(escaped(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def run(prog, main, argv=None, debug=None):
     """main(argv) -> exit status, with every expected failure turned into one line and status 2.
-    ``debug`` (default: '--debug' in argv) re-raises instead."""
+    ``debug`` (default: '--debug' in argv) re-raises instead. stdout and stderr are ``Escaped``
+    meanwhile."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv if debug is None else debug
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = Escaped(stdout), Escaped(stderr)
     try:
         return main(argv)
     except EXPECTED as error:
@@ -47,6 +75,8 @@ def run(prog, main, argv=None, debug=None):
     except KeyboardInterrupt:
         print(f"{prog}: stopped", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..io import checkpoint
 from ..io.checkpoint_checks import class_names_problem
-from ..cli.boundary import ArgumentParser, run
+from ..cli.boundary import ArgumentParser, one_line, run
 from ..data import _read_names as read_class_names     # a ClassId,SignName CSV of GTSRB's 43 classes
 from ..io.errors import NpnetError
 from ..data.preprocessing import PREPROCESSING_METHODS
@@ -75,7 +75,7 @@ def main(argv):
     else:
         from .torch_export import export_pt2
         export_pt2(model, args.out, metadata)
-    print(f"wrote {args.out} ({FORMATS[extension]})")
+    print(f"wrote {one_line(args.out)} ({FORMATS[extension]})")
     return 0
 
 
@@ -104,7 +104,7 @@ def describe(metadata):
     if metadata.get("final_softmax"):
         lines.append("final softmax: left out of the model, which gives logits (predict_proba applies it)")
     if metadata.get("left_out"):
-        lines.append(f"Keras layers with nothing to compute here: {', '.join(metadata['left_out'])}")
+        lines.append(f"Keras layers with nothing to compute here: {', '.join(map(one_line, metadata['left_out']))}")
     return lines
 
 

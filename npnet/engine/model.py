@@ -162,7 +162,8 @@ class Sequential:
 
         lines = ["_" * 65, row(["Layer (type)", "Output Shape", "Param #"]), "=" * 65]
         for i, layer in enumerate(self.layers):
-            lines.append(row([f"{layer.name} ({layer.keras_type or type(layer).__name__})", layer.output_shape,
+            name = "".join(c if c.isprintable() else repr(c)[1:-1] for c in layer.name)   # a name from a file
+            lines.append(row([f"{name} ({layer.keras_type or type(layer).__name__})", layer.output_shape,
                               layer.count_params()]))
             lines.append("=" * 65 if i == len(self.layers) - 1 else "_" * 65)
         total = self.count_params()

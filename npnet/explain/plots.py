@@ -17,7 +17,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from ..io.files import write_atomic
+from ..io.files import write_png
 
 HEATMAP = "inferno"
 DIVERGING = "RdBu_r"
@@ -56,8 +56,9 @@ def min_max(cam):
 
 
 def save(fig, path):
-    """Write the figure as a PNG, atomically, never through a symlink (``npnet.io.files``)."""
-    return write_atomic(path, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
+    """Write the figure as a PNG, atomically, never through a symlink, its texts as written
+    (``npnet.io.files.write_png``)."""
+    return write_png(path, fig, dpi=110)
 
 
 # -- feature maps ---------------------------------------------------------------------------------

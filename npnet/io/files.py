@@ -9,6 +9,7 @@ to (perhaps outside the output folder) is never opened. Until the rename, an ear
 import math
 import os
 import tempfile
+import warnings
 
 
 def write_atomic(path, write):
@@ -34,6 +35,30 @@ def current_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def render_png(figure, target, dpi):
+    """Draw a matplotlib ``figure`` as a PNG into ``target`` (a path or a binary file), every text as
+    written: a class name, file name or layer name holding ``$...$`` or a backslash is drawn as those
+    characters, never parsed as mathtext (which would fail on it, or draw something else). The texts
+    that exist are set so, and the rc setting covers those matplotlib creates while drawing (ticks).
+    A control character in a text is drawn as its escape (``\\x1b``), and a glyph the font lacks
+    (a tick label's control character, a script the font does not cover) is drawn as a box without a
+    warning line on stderr."""
+    import matplotlib
+    for text in figure.findobj(lambda artist: hasattr(artist, "set_parse_math")):
+        text.set_parse_math(False)
+        value = text.get_text()
+        if not all(c.isprintable() or c == "\n" for c in value):
+            text.set_text("".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in value))
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        figure.savefig(target, dpi=dpi, format="png")
+
+
+def write_png(path, figure, dpi):
+    """``render_png`` into ``path``, atomically (``write_atomic``); returns ``path``."""
+    return write_atomic(path, lambda temporary: render_png(figure, temporary, dpi))
 
 
 def finite_json(value):

@@ -17,6 +17,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from ..explain.plots import HEATMAP, tile
+from ..io.files import render_png
 
 GAP_COLOUR = (48, 96, 160)        # between the feature maps of a mosaic (as ``plots.feature_grid``)
 
@@ -97,5 +98,5 @@ def mosaic_uri(maps, columns=None):
 def figure_uri(figure, dpi=100):
     """A matplotlib Figure -> PNG data URI."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    render_png(figure, buffer, dpi)
     return data_uri(buffer.getvalue())

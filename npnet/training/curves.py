@@ -1,13 +1,13 @@
 """curves.png: loss and error rate per epoch, training against validation."""
 from matplotlib.figure import Figure
 
-from ..io.files import write_atomic
+from ..io.files import write_png
 
 
 def plot_curves(history, path, train_label="train"):
     """``curves_figure(history, train_label)`` written to ``path``."""
     figure = curves_figure(history, train_label)
-    write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
+    write_png(path, figure, dpi=100)
 
 
 def curves_figure(history, train_label="train"):

@@ -60,7 +60,7 @@ def out_dir(args):
 
 def wrote(path, quiet=False):
     """Report a written file (on stderr when stdout carries JSON)."""
-    print(f"wrote {path}", file=sys.stderr if quiet else sys.stdout)
+    print(f"wrote {one_line(path)}", file=sys.stderr if quiet else sys.stdout)
 
 
 def titled(role, class_id, names, prob):

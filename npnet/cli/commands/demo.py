@@ -8,6 +8,7 @@ import numpy as np
 from ...data import load_gtsrb
 from ...io.errors import NpnetError
 from ...explain import classify, grad_cam, plots
+from ..boundary import one_line
 from .common import NO_MODEL, Model, cache_folder, out_dir, positive, titled, wrote
 from .mistakes import write_errors
 from .evaluate import report
@@ -32,7 +33,7 @@ def newest_model(runs="runs"):
 
 def run(args):
     path = args.model or newest_model(args.runs)
-    print(f"model {path}")
+    print(f"model {one_line(path)}")
     model = Model(path, args.data)
     data = load_gtsrb(args.data, cache_dir=cache_folder(args), progress=False)["valid"]
     if len(data) == 0:

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..boundary import whole_number
+from ..boundary import one_line, whole_number
 from ...data import hard_view
 from ...io.files import finite_json
 from ...explain import classify, most_confused, per_class, plots
@@ -39,14 +39,14 @@ def report(model, data, evaluation, out, quiet=False, top_pairs=10):
     """Print accuracy, per-class accuracy and the most confused pairs; draw the confusion matrix."""
     rows = per_class(evaluation.confusion, model.names)
     if not quiet:
-        print(f"accuracy {evaluation.accuracy:.2%} on {len(evaluation.labels)} images of {data.source}")
+        print(f"accuracy {evaluation.accuracy:.2%} on {len(evaluation.labels)} images of {one_line(data.source)}")
         print("per class:   id     n  accuracy  name")
         for row in rows:
             accuracy = "      -" if row["accuracy"] is None else f"{row['accuracy']:8.2%}"
-            print(f"            {row['class_id']:3d} {row['n']:5d}  {accuracy}  {row['name']}")
+            print(f"            {row['class_id']:3d} {row['n']:5d}  {accuracy}  {one_line(row['name'])}")
         print("most confused (true -> predicted):")
         for i, j, count in most_confused(evaluation.confusion, top_pairs):
-            print(f"  {count:4d} x  {i:2d} {model.names[i]}  ->  {j:2d} {model.names[j]}")
+            print(f"  {count:4d} x  {i:2d} {one_line(model.names[i])}  ->  {j:2d} {one_line(model.names[j])}")
     title = f"confusion matrix: {Path(model.path).name} on {Path(data.source).name} (accuracy {evaluation.accuracy:.2%})"
     wrote(plots.confusion_plot(evaluation.confusion, out / "confusion_matrix.png", title), quiet)
     return rows

@@ -16,6 +16,7 @@ from ...explain.faithfulness import metrics
 from ...explain.faithfulness.scoring import BASELINES, COLUMNS, score_methods
 from ...io.files import finite_json
 from ...explain.plots import overlay, save, show_image
+from ..boundary import one_line, whole_number
 from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
 
 HELP = "score every explanation method on the sign boxes, beside a centred blob and noise"
@@ -57,7 +58,7 @@ def boxed_split(path, split, limit, cache_dir=None, model=None):
 # -- output ---------------------------------------------------------------------------------------
 def table(rows, images, source, target):
     """The table as text: a row per method, then the baselines. '-' is no value (every map left out)."""
-    lines = [f"faithfulness on {images} images of {source}, explaining the {target} class",
+    lines = [f"faithfulness on {images} images of {one_line(source)}, explaining the {target} class",
              "(energy, pointing, insertion: higher is better; deletion: lower; randomization: nearer 0;",
              " empty: maps without positive mass, left out of energy; constant: maps left out of randomization)",
              f"{'method':22} {'energy':>7} {'pointing':>8} {'deletion':>8} {'insertion':>9} "

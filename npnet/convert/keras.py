@@ -27,7 +27,7 @@ import numpy as np
 from ..io.checkpoint_checks import MAX_PARAMETERS, Refused, plan
 from ..engine.model import Sequential
 from ..data.preprocessing import fit_preprocessing, spec_problem
-from ..io.reading import open_regular
+from ..io.reading import ARCHIVE_ERRORS, open_regular
 from ..engine.seed_net import seed_net
 from . import keras_weights
 from .keras_config import Unsupported, translate, vars_key
@@ -63,7 +63,7 @@ def load_keras(path, preprocessing=None, architecture=None):
                     model, metadata = _read_h5(path, f, architecture)
         except KerasError:
             raise
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as error:
+        except ARCHIVE_ERRORS + (TypeError,) as error:      # a damaged zip member or HDF5 file
             raise KerasError(f"{path}: the file is corrupt ({_one_line(error)})") from None
     metadata.update(class_names=None, preprocessing=spec, preprocessing_assumed=assumed)
     return model, metadata

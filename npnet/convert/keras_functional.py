@@ -16,7 +16,10 @@ def check_chain(body, layers):
     later layer called once on the one output of the layer before it, the last layer the one output.
     Inbound nodes: Keras 2 [[["conv2d", 0, 0, {}]]]; Keras 3 [{"args": [{"class_name": "__keras_tensor__",
     "config": {"keras_history": ["conv2d", 0, 0], ...}}], "kwargs": {...}}]."""
-    names = [entry.get("name") if isinstance(entry, dict) else None for entry in layers]
+    for index, entry in enumerate(layers):          # every entry's type first, then walk the structure
+        if not isinstance(entry, dict):
+            raise Unsupported(f"layer {index} of the config is not a Keras layer entry")
+    names = [entry.get("name") for entry in layers]
     if not layers or not isinstance(layers[0], dict) or layers[0].get("class_name") != "InputLayer":
         raise Unsupported("the functional model does not start with its InputLayer; npnet needs a single chain")
     for ends, name in (("input_layers", names[0]), ("output_layers", names[-1])):
@@ -39,8 +42,9 @@ def _inbound(nodes):
     node = nodes[0]
     if isinstance(node, dict):                                   # Keras 3
         tensors = node.get("args")
-        histories = [t.get("config", {}).get("keras_history") if isinstance(t, dict) else None
-                     for t in (tensors if isinstance(tensors, list) else [None])]
+        configs = [t.get("config") if isinstance(t, dict) else None
+                   for t in (tensors if isinstance(tensors, list) else [None])]
+        histories = [c.get("keras_history") if isinstance(c, dict) else None for c in configs]
     else:                                                        # Keras 2
         histories = node if isinstance(node, list) else [None]
     names = [history[0] if isinstance(history, list) and history else None for history in histories]

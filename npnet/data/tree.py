@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,8 +20,8 @@ from tqdm import tqdm
 from npnet.data import images
 from npnet.data.dataset import Dataset
 from npnet.io.errors import DataError
-from npnet.io.reading import (MAX_CSV_BYTES, MAX_FILE_BYTES, MAX_SPLIT_IMAGES, MAX_TREE_BYTES, broken_link,
-    open_regular, outside, read_regular)
+from npnet.io.reading import (ARCHIVE_ERRORS, MAX_CSV_BYTES, MAX_FILE_BYTES, MAX_SPLIT_IMAGES, MAX_TREE_BYTES,
+    broken_link, open_regular, outside, read_regular)
 
 MAX_DEPTH = 6  # data/GTSRB/Final_Training/Images/00000/x.ppm is 5 deep; never walk a whole disk
 MAX_MEMBER_BYTES = MAX_FILE_BYTES  # a zip member larger than this is refused before decompressing (GTSRB's are < 1 MB)
@@ -99,7 +98,7 @@ class ZipTree:
         file = open_regular(self.path, doing="cannot open zip")
         try:
             self.zip = zipfile.ZipFile(file)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+        except ARCHIVE_ERRORS as error:
             file.close()
             raise DataError(f"{self.path}: cannot open zip ({_reason(error)})") from None
         self.names = sorted(info.filename for info in self.zip.infolist() if not info.is_dir())
@@ -122,9 +121,7 @@ class ZipTree:
             return self.zip.read(name)
         except DataError:
             raise
-        # corrupt (BadZipFile, zlib.error, EOFError), encrypted (RuntimeError), unknown method (NotImplementedError)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError,
-                KeyError, ValueError) as error:
+        except ARCHIVE_ERRORS as error:       # a damaged member, of any compression method
             raise DataError(f"{self.label(name)}: cannot read from zip ({_reason(error)})") from None
 
     def label(self, name: str) -> str:

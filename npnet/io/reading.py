@@ -18,8 +18,11 @@ The caps, chosen at about ten times what GTSRB needs (its largest file, ``train.
 CSVs are under 3 MB; it has 51,839 images):
 """
 import errno
+import lzma
 import os
 import stat
+import zipfile
+import zlib
 
 from .errors import DataError
 
@@ -28,6 +31,12 @@ MAX_CSV_BYTES = 16 * 2**20       # one annotation CSV or signnames.csv
 MAX_PICKLE_BYTES = 2**30         # one pickle (train.p, valid.p, test.p)
 MAX_TREE_BYTES = 4 * 2**30       # everything read from one folder or zip, all splits together
 MAX_SPLIT_IMAGES = 1_000_000     # images in one split (1,000,000 x 32 x 32 x 3 bytes = 3 GB)
+
+#: what reading a zip member can raise when the archive is damaged: a bad directory or header
+#: (BadZipFile), a corrupt deflate, LZMA or bzip2 stream (zlib.error, LZMAError, OSError), a stream
+#: that ends early (EOFError), an encrypted member (RuntimeError), an unknown method (NotImplementedError)
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, RuntimeError,
+                  NotImplementedError, ValueError, KeyError)
 
 KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))

@@ -33,7 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--steps", type=positive, default=32, help="deletion/insertion steps (default 32)")
     parser.add_argument("--batch-size", type=positive, default=512,
                         help="images per chunk, and rows per forward of deletion/insertion (default 512)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the noise baseline and the random weights")
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the noise baseline and the random weights")
 
 
 # -- the data -------------------------------------------------------------------------------------

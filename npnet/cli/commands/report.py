@@ -36,7 +36,7 @@ def add_arguments(parser):
                         help="score faithfulness on N images evenly spaced over the data (default 100; 0: skip)")
     parser.add_argument("--faithfulness", metavar="JSON", help="show a whole run instead: the output of "
                         "`explain.py faithfulness --json` on this data")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the faithfulness noise baseline and random weights")
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the faithfulness noise baseline and random weights")
 
 
 def run(args):

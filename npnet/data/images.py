@@ -11,7 +11,10 @@ image is prepared the same way wherever it comes from:
    to prepare the official release's full-size crops for training here.
 
 A pixel limit guards against decompression bombs: the size in the file's header is checked before any
-pixel is decoded. Only a regular file of at most ``MAX_FILE_BYTES`` is opened (``npnet.io.reading``).
+pixel is decoded. Only a regular file of at most ``MAX_FILE_BYTES`` is opened (``npnet.io.reading``),
+and only in the formats photos and GTSRB come in (``FORMATS``): Pillow's other decoders (ICO, whose
+header can name a small size for a huge embedded PNG; EPS, which calls Ghostscript; ...) are never
+tried. Pillow's warnings on odd files are not printed; the file is read or refused in one line.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from npnet.io.errors import ImageError
 from npnet.io.reading import MAX_FILE_BYTES, open_regular
 
 MODEL_SIZE = (32, 32)
+FORMATS = ("PNG", "JPEG", "PPM", "BMP", "GIF", "TIFF", "WEBP")
 MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (a 50 Mpx RGB image is 150 MB)
 WHITE = (255, 255, 255)
 
@@ -46,8 +50,9 @@ def load_image(path, data: bytes | None = None, max_pixels: int = MAX_PIXELS) ->
     with file:
         try:
             with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(file)
+                image = Image.open(file, formats=FORMATS)
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageError(
@@ -59,7 +64,7 @@ def load_image(path, data: bytes | None = None, max_pixels: int = MAX_PIXELS) ->
         except Exception as error:  # Pillow raises many types for a bad file: report them all as one line
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             if isinstance(error, Image.UnidentifiedImageError):
-                reason = "not a recognised image format"
+                reason = f"not an image in one of the formats read: {', '.join(FORMATS)}"
             raise ImageError(f"{path}: cannot read image ({reason})") from None
 
 

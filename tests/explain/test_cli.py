@@ -51,7 +51,7 @@ def test_a_corrupt_image_is_reported_and_the_others_still_predicted(cli, capsys,
                            odd_images[0], corrupt_image, odd_images[1], "--out", tmp_path)
     assert status == 2
     errors = [line for line in err.splitlines() if not line.startswith("wrote ")]
-    assert errors == [f"explain.py: {corrupt_image}: cannot read image (not a recognised image format)"]
+    assert errors == [f"explain.py: {corrupt_image}: cannot read image (not an image in one of the formats read: PNG, JPEG, PPM, BMP, GIF, TIFF, WEBP)"]
     assert [json.loads(line)["file"] for line in out.splitlines()] == [str(odd_images[0]), str(odd_images[1])]
 
 

@@ -55,6 +55,8 @@ def main(argv):
                          + ", ".join(f"{ext} ({name})" for ext, name in FORMATS.items()))
     if args.with_preprocessing and extension != ".onnx":
         raise NpnetError("--with-preprocessing applies to .onnx output only")
+    if os.path.exists(args.out) and os.path.exists(args.model) and os.path.samefile(args.out, args.model):
+        raise NpnetError(f"{args.out}: is the model being converted; write the result to another file")
     model, metadata = load_model(args.model, preprocessing=_spec(args.preprocessing))
     if args.class_names is not None:
         names = read_class_names(Path(args.class_names))

@@ -57,6 +57,18 @@ def test_a_mistake_is_one_line_and_status_2(tmp_path, capsys, monkeypatch, argv,
     assert not (tmp_path / argv[0]).exists()
 
 
+def test_converting_a_file_onto_itself_is_refused_and_leaves_it_as_it_was(tmp_path, capsys):
+    source = tmp_path / "model.h5"
+    assert convert(FIXTURES / "keras3.h5", source) == 0
+    before = source.read_bytes()
+    capsys.readouterr()
+    for target in (source, tmp_path / "." / "model.h5"):
+        assert convert(source, target) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "is the model being converted" in error, error
+    assert source.read_bytes() == before
+
+
 def test_help_lists_the_output_formats():
     result = subprocess.run([sys.executable, "-m", "npnet.convert", "--help"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)

@@ -19,15 +19,26 @@ training. Figures go to --out (default explain_out/); every path written is prin
 Each command lives in its own module, ``npnet/cli/commands/<command>.py``.
 """
 import argparse
+import signal
 import sys
+
+# Ctrl-C while the engine loads is held until it has loaded (a KeyboardInterrupt inside a compiled
+# module's import surfaces as an ImportError traceback), then ends as it does later: one line, status 130.
+held_interrupts = []
+signal.signal(signal.SIGINT, lambda signum, frame: held_interrupts.append(signum))
 
 from npnet.runtime import process as runtime
 
 runtime.tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime/process.py)
 
-from npnet.cli import boundary as cli  # noqa: E402  (after the allocator setting, which must precede large arrays)
-from npnet.cli.commands import ALIASES, COMMANDS  # noqa: E402
-from npnet.cli.commands.common import PROG  # noqa: E402
+from npnet.cli import boundary as cli  # (after the allocator setting, which must precede large arrays)
+from npnet.cli.commands import ALIASES, COMMANDS
+from npnet.cli.commands.common import PROG
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+if held_interrupts:
+    sys.stderr.write("explain.py: stopped\n")
+    sys.exit(130)
 
 
 def build_parser():

@@ -13,17 +13,27 @@ import signal
 import sys
 import time
 
+# Ctrl-C while the engine loads is held until it has loaded (a KeyboardInterrupt inside a compiled
+# module's import surfaces as an ImportError traceback), then ends as it does later: one line, status 130.
+held_interrupts = []
+signal.signal(signal.SIGINT, lambda signum, frame: held_interrupts.append(signum))
+
 from npnet.runtime.process import tune
 
 tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime/process.py)
 
-from npnet.io import checkpoint  # noqa: E402
 from npnet.cli import boundary as cli
 from npnet.data import class_names, load_gtsrb
-from npnet.io.errors import NpnetError
 from npnet.data.preprocessing import PREPROCESSING_METHODS
+from npnet.io import checkpoint
+from npnet.io.errors import NpnetError
 from npnet.training import RECIPES, Recipe, Trainer, loss_and_accuracy
 from npnet.training.recipes import SCHEDULES
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+if held_interrupts:
+    sys.stderr.write("train.py: stopped\n")
+    sys.exit(130)
 
 
 def parse_args(argv):

@@ -120,3 +120,21 @@ def test_resuming_an_interrupted_run_reaches_the_uninterrupted_weights_bit_for_b
     result = run_script("train.py", "--data", data, "--no-download", "--quiet", "--resume", out)
     assert result.returncode == 0, result.stderr
     assert same(weights(out / "last.h5"), reference)
+
+
+@pytest.mark.parametrize("script, args", [
+    ("explain.py", ["faithfulness", "--model", "MODEL", "--data", "DATA", "--out", "OUT"]),
+    ("train.py", ["--data", "DATA", "--out", "OUT"]),
+])
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3])
+def test_ctrl_c_while_the_tool_starts_is_one_line_and_status_130(tmp_path, checkpoint_file, script, args, delay):
+    data = write_dataset(tmp_path / "data")
+    places = {"MODEL": checkpoint_file, "DATA": data / "valid.p" if script == "explain.py" else data,
+              "OUT": tmp_path / "out"}
+    child = subprocess.Popen([sys.executable, str(ROOT / script), *(str(places.get(a, a)) for a in args)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)                   # the tool is still importing its modules (about 0.7 s here)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert "Traceback" not in err and err.endswith(f"{script}: stopped\n"), err

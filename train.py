@@ -139,6 +139,8 @@ def main(argv=None):
     progress = not args.quiet and sys.stderr.isatty()     # a log file gets the epoch lines, not bar redraws
     if args.resume:
         refuse_ignored_options(args)
+        if not os.path.isfile(os.path.join(args.resume, "last.h5")):     # a mistyped folder is not made
+            raise NpnetError(f"{args.resume}: no run to resume here (no last.h5)")
         out = cli.prepare_out(args.resume)
     else:
         recipe = recipe_from(args)                        # bad values are refused before any data is read

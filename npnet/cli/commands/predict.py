@@ -30,10 +30,10 @@ def print_top(top):
 def run(args):
     model = Model(args.model)
     images, paths, failed = read_images(args.images)
+    if not len(images):
+        return 2                    # every image failed (each said why): nothing written, no folder made
     out = out_dir(args)
     lines = []
-    if not len(images):
-        return 2                    # every image failed (each said why): an earlier result stays as it was
     predictions = predict(model.net, model.input(images), top=args.top, class_names=model.names)
     augmented = ([None] * len(paths) if args.tta is None else
                  predict(model.net, images, top=args.top, class_names=model.names, preprocessing=model.spec,

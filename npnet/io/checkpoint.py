@@ -127,6 +127,8 @@ def load_optimizer(path, model):
         try:
             optimizer = OPTIMIZERS[state["type"]](**state["config"])
             iterations = int(state["iterations"])
+            if iterations < 0:
+                raise ValueError(f"a negative step count, {iterations}")
         except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise CheckpointError(f"{path}: optimizer state is not valid ({_one_line(error)})") from None
         slot_names = list(optimizer.state()["slots"])

@@ -150,6 +150,11 @@ class Trainer:
                              f"but the data given leaves {len(trainer.train)} to train on")
         trainer.model = model
         trainer.optimizer = checkpoint.load_optimizer(path, model)
+        most = recipe.epochs * math.ceil(len(trainer.train) / recipe.batch_size)
+        if trainer.optimizer is None or trainer.optimizer.iterations > most:
+            raise NpnetError(f"{path}: holds no valid training state to resume from (" + (
+                "no optimizer state" if trainer.optimizer is None else
+                f"the optimizer took {trainer.optimizer.iterations:,} steps, more than the run's {most:,}") + ")")
         trainer.spec = state["preprocessing"]
         trainer.history = history
         trainer.best_val_accuracy = best

@@ -221,6 +221,29 @@ def test_resuming_a_state_no_run_could_have_saved_is_one_line(tmp_path, one_epoc
                           "position (epoch 99, batch 0) is outside 1 epochs")
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("no optimizer", "no optimizer state"),
+    ("negative steps", "optimizer state is not valid (a negative step count, -5)"),
+    ("too many steps", "the optimizer took 1,000,000 steps, more than the run's"),
+])
+def test_a_damaged_optimizer_state_is_refused_and_last_h5_left_as_it_was(tmp_path, one_epoch_run, damage, message):
+    import h5py
+    import json
+    data, last = finished_run(tmp_path, one_epoch_run)
+    with h5py.File(last, "a") as f:
+        if damage == "no optimizer":
+            del f["optimizer"]
+        else:
+            state = json.loads(f["optimizer"].attrs["state"])
+            state["iterations"] = -5 if damage == "negative steps" else 1_000_000
+            f["optimizer"].attrs["state"] = json.dumps(state)
+    before = last.read_bytes()
+    result = run_script("train.py", "--data", data, "--no-download", "--quiet", "--resume", tmp_path / "run",
+                        "--epochs", "2")
+    assert_one_line_error(result, "train.py", "last.h5", message)
+    assert last.read_bytes() == before
+
+
 def test_resuming_another_architecture_is_refused(tmp_path, one_epoch_run):
     from npnet.io import checkpoint
     from npnet.engine.layers import Conv2D, Dense, Flatten

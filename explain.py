@@ -34,6 +34,7 @@ runtime.tune()  # before numpy loads: OpenBLAS reads the thread settings then (n
 from npnet.cli import boundary as cli  # (after the allocator setting, which must precede large arrays)
 from npnet.cli.commands import ALIASES, COMMANDS
 from npnet.cli.commands.common import PROG
+from npnet.io.errors import NonFiniteError
 
 signal.signal(signal.SIGINT, signal.default_int_handler)
 if held_interrupts:
@@ -71,7 +72,10 @@ def build_parser():
 
 def run_command(argv):
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except NonFiniteError as error:     # the model's numbers overflowed: the line names the model file
+        raise NonFiniteError(f"{args.model}: {error}") if getattr(args, "model", None) else error
 
 
 def main(argv=None):

@@ -1,9 +1,12 @@
 """Sequential: layers applied one after another, and the chain rule walked back through them."""
+import warnings
+
 import numpy as np
 
 from . import inference
 from .layers import LAYER_TYPES
 from .layers.relu_rules import check_rule
+from ..io.errors import NonFiniteError
 from .losses import softmax
 
 
@@ -100,10 +103,23 @@ class Sequential:
         return inference.predict_logits(self, x)
 
     def predict_proba(self, x, batch_size=1024):
-        """Softmax probabilities (N, K), in batches, inference mode (``predict_logits``)."""
-        return np.concatenate([softmax(self.predict_logits(x[i:i + batch_size]))
-                               for i in range(0, len(x), batch_size)]) if len(x) else \
-            np.zeros((0, self.output_shape[-1]), dtype=np.float32)
+        """Softmax probabilities (N, K), in batches, inference mode (``predict_logits``).
+
+        Logits that are not finite (weights so large that a sum overflows float32) raise
+        ``NonFiniteError`` instead of giving NaN probabilities."""
+        if not len(x):
+            return np.zeros((0, self.output_shape[-1]), dtype=np.float32)
+        parts = []
+        for start in range(0, len(x), batch_size):
+            with warnings.catch_warnings():     # an overflow is reported below, once, not as warnings
+                warnings.simplefilter("ignore", RuntimeWarning)
+                logits = self.predict_logits(x[start:start + batch_size])
+            if not np.isfinite(logits).all():
+                bad = start + int(np.flatnonzero(~np.isfinite(logits).all(axis=1))[0])
+                raise NonFiniteError(f"the network's output for image {bad} is not finite (its weights or "
+                                     "its input overflow float32): no probabilities to give")
+            parts.append(softmax(logits))
+        return np.concatenate(parts)
 
     # -- parameters -------------------------------------------------------------------------------
     def params(self):

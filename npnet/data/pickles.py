@@ -9,10 +9,17 @@ Each file is a dict of NumPy arrays:
 
 A pickle can run any code while it loads, so these files are read with ``SafeUnpickler``, which admits only
 the few NumPy functions an array needs to rebuild itself and refuses everything else before it runs.
+
+A pickle can also declare more than it holds. Every byte of a real array comes from the file, so what
+the reader builds is bounded by the file's size (``budget``): the bytes the allowed text codec makes
+(a memoized string encoded again and again), the arrays ``_reconstruct`` allocates, and the arrays in
+the dict (a view with zero strides declaring a million images over a few bytes) are all counted
+against it, and a pickle that declares more is refused before anything that large is built or copied.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import pickle
 from pathlib import Path
@@ -41,17 +48,50 @@ ALLOWED_GLOBALS = {
 KEYS = ("features", "labels", "sizes", "coords")
 
 
+SLACK_BYTES = 64 * 1024     # what a pickle may build beyond its own size (headers, small arrays)
+
+
 class SafeUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds only NumPy arrays, dicts, lists and scalars."""
+    """An unpickler that rebuilds only NumPy arrays, dicts, lists and scalars, and builds at most
+    ``budget`` bytes through the text codec and ``_reconstruct`` (the file's size, plus slack)."""
+
+    def __init__(self, file, budget: int):
+        super().__init__(file)
+        self.budget = budget
 
     def find_class(self, module: str, name: str):
         if (module, name) not in ALLOWED_GLOBALS:
             raise _Refused(f"{module}.{name}")
-        return super().find_class(module, name)
+        found = super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):
+            return self._encode
+        if name == "_reconstruct":
+            return lambda subtype, shape, dtype: found(subtype, self._spend(shape, np.dtype(dtype).itemsize), dtype)
+        return found
+
+    def _spend(self, shape, itemsize: int):
+        count = 1
+        for dimension in np.atleast_1d(np.asarray(shape, dtype=np.int64)):
+            count *= max(int(dimension), 0)
+        self._charge(count * itemsize)
+        return shape
+
+    def _encode(self, text, encoding="utf-8", errors="strict"):
+        self._charge(len(text))
+        return codecs.encode(text, encoding, errors)
+
+    def _charge(self, size: int):
+        self.budget -= size
+        if self.budget < 0:
+            raise _TooLarge()
 
 
 class _Refused(Exception):
     """A global the pickle asked for and ``SafeUnpickler`` would not give."""
+
+
+class _TooLarge(Exception):
+    """The pickle builds more than its own size could hold."""
 
 
 def read_pickle(path) -> Dataset:
@@ -84,9 +124,12 @@ def load_dict(path) -> dict:
     path = Path(path)
     try:
         with open_regular(path, MAX_PICKLE_BYTES) as file:  # a regular file of at most MAX_PICKLE_BYTES
-            if os.fstat(file.fileno()).st_size == 0:
+            size = os.fstat(file.fileno()).st_size
+            if size == 0:
                 raise DataError(f"{path}: is empty (0 bytes), not a pickle")
-            raw = SafeUnpickler(file).load()
+            raw = SafeUnpickler(file, size + SLACK_BYTES).load()
+    except _TooLarge:
+        raise DataError(f"{path}: declares more data than its {size:,} bytes hold; refused") from None
     except _Refused as refused:
         raise DataError(
             f"{path}: refuses to load pickle global '{refused}' "
@@ -101,6 +144,9 @@ def load_dict(path) -> dict:
         raise DataError(f"{path}: is truncated or not a pickle ({reason})") from None
     if not isinstance(raw, dict):
         raise DataError(f"{path}: holds a {type(raw).__name__}, expected a dict with keys {', '.join(KEYS)}")
+    declared = sum(value.nbytes for value in raw.values() if isinstance(value, np.ndarray))
+    if declared > size + SLACK_BYTES:       # e.g. a view with zero strides: refused before any copy
+        raise DataError(f"{path}: its arrays declare {declared:,} bytes, more than its {size:,} bytes hold; refused")
     missing = [key for key in KEYS if key not in raw]
     if missing:
         present = ", ".join(" ".join(str(key).split())[:40] for key in list(raw)[:10])  # one short line

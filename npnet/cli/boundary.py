@@ -86,8 +86,8 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{one_line(self.prog)}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
-def whole_number(low):
-    """argparse type: an integer >= ``low`` (in ASCII digits)."""
+def whole_number(low, high=None):
+    """argparse type: an integer >= ``low`` (and <= ``high`` when given), in ASCII digits."""
     def parse(text):
         stripped = text.strip()
         digits = stripped[1:] if stripped[:1] in "+-" else stripped
@@ -96,8 +96,10 @@ def whole_number(low):
         value = int(stripped)
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}, got {value:,}")
         return value
-    parse.__name__ = f"whole number >= {low}"
+    parse.__name__ = f"whole number >= {low}" if high is None else f"whole number from {low} to {high}"
     return parse
 
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..io.errors import NpnetError
 from .gradcam import grad_cam
+from .inputs import whole_option
 from .passes import batches, input_gradient, resolve_classes
 
 BATCH_ROWS = 512     # path points / noisy copies per backward: about 0.5 GB at the seed net's peak
@@ -52,12 +53,6 @@ BATCH_ROWS = 512     # path points / noisy copies per backward: about 0.5 GB at 
 def model_input(model, images):
     """The images as the model's dtype (float32 work for a float32 model, float64 for float64)."""
     return np.asarray(images, dtype=model.layers[0].dtype)
-
-
-def positive_int(name, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise NpnetError(f"option {name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def nonnegative_number(name, value):
@@ -130,8 +125,8 @@ def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50,
     batch_size : path points (rows) per batched backward
     """
     x = model_input(model, images)
-    steps = positive_int("steps", steps)
-    batch_size = positive_int("batch_size", batch_size)
+    steps = whole_option("steps", steps)
+    batch_size = whole_option("batch_size", batch_size)
     start = baseline_like(baseline, x)
     chosen = resolve_classes(classes, model.forward(x, training=False))
     alphas, weights = (values.astype(x.dtype) for values in gauss_legendre(steps))
@@ -174,9 +169,9 @@ def noisy_gradients(model, images, classes, samples, noise, seed, batch_size, sq
     """1/S sum_s g(x + e_s) (or of g^2); the noise of row n * samples + s is drawn in row order from
     default_rng(seed), so the result does not depend on batch_size."""
     x = model_input(model, images)
-    samples = positive_int("samples", samples)
+    samples = whole_option("samples", samples)
     noise = nonnegative_number("noise", noise)
-    batch_size = positive_int("batch_size", batch_size)
+    batch_size = whole_option("batch_size", batch_size)
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError) as error:

@@ -3,10 +3,25 @@ a mistake is an NpnetError naming the argument, never a reshape error deep insid
 
     images   the model's input (N, H, W, C): N >= 1, (H, W, C) the model's input shape, all finite
     labels   (N,) whole numbers in 0..K-1, one per image
+    options  the methods' whole-number options, each in its range (``OPTION_RANGES``), so that no
+             option can ask for minutes or gigabytes: integrated gradients' ``steps`` and
+             SmoothGrad's ``samples`` up to 1,000 (Captum's defaults are 50), ``batch_size`` up to
+             4,096 images, occlusion's ``window`` and ``stride`` up to 64 pixels
 """
 import numpy as np
 
 from ..io.errors import NpnetError
+
+OPTION_RANGES = {"steps": (1, 1000), "samples": (1, 1000), "batch_size": (1, 4096), "window": (1, 64),
+                 "stride": (1, 64)}
+
+
+def whole_option(name, value):
+    """``value`` as an int in ``OPTION_RANGES[name]``; NpnetError naming the option and its range otherwise."""
+    low, high = OPTION_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise NpnetError(f"option {name} must be a whole number from {low} to {high:,}, got {value!r}")
+    return int(value)
 
 
 def check_images(model, images, name="images"):

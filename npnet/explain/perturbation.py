@@ -46,15 +46,11 @@ from ..io.errors import NpnetError
 from ..engine.losses import softmax
 from ..engine.inference import predict_logits
 from .gradcam import bilinear_upsample
+from .inputs import whole_option
 from .passes import batches, cached_forward, resolve_classes
 
 
 # -- options --------------------------------------------------------------------------------------
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NpnetError(f"{name} must be a positive integer, got {value!r}")
-
-
 def check_baseline(baseline):
     if isinstance(baseline, bool) or not isinstance(baseline, numbers.Real) or not np.isfinite(baseline):
         raise NpnetError(f"baseline must be a finite number, got {baseline!r}")
@@ -76,7 +72,7 @@ def min_max_scale(maps):
 
 def scorecam(model, images, classes, target, *, batch_size=256):
     """Score-CAM maps (N, h, w) at ``target``'s resolution, after the ReLU, in the model's dtype."""
-    check_positive_int("batch_size", batch_size)
+    batch_size = whole_option("batch_size", batch_size)
     logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
     activations = target.output.copy()
@@ -95,7 +91,7 @@ def scorecam(model, images, classes, target, *, batch_size=256):
 # -- Ablation-CAM ---------------------------------------------------------------------------------
 def ablationcam(model, images, classes, target, *, batch_size=256):
     """Ablation-CAM maps (N, h, w) at ``target``'s resolution, after the ReLU, in the model's dtype."""
-    check_positive_int("batch_size", batch_size)
+    batch_size = whole_option("batch_size", batch_size)
     logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
     activations = target.output.copy()
@@ -133,9 +129,9 @@ def window_masks(height, width, window, stride):
 
 def occlusion(model, images, classes, *, window=4, stride=2, baseline=0.0, batch_size=256):
     """Occlusion attributions (N, H, W, C) in the logits' dtype."""
-    check_positive_int("window", window)
-    check_positive_int("stride", stride)
-    check_positive_int("batch_size", batch_size)
+    window = whole_option("window", window)
+    stride = whole_option("stride", stride)
+    batch_size = whole_option("batch_size", batch_size)
     check_baseline(baseline)
     N, H, W, C = images.shape
     if window > min(H, W):

@@ -132,7 +132,7 @@ def test_attribute_png_is_an_image_a_person_can_read(cli, capsys, model_file, od
 
 @pytest.mark.parametrize("argv, message", [
     (["--method", "gradcam"], "unknown attribution method 'gradcam' ('gradcam' is a cam method)"),
-    (["--method", "occlusion", "--option", "window=0"], "occlusion: window must be"),
+    (["--method", "occlusion", "--option", "window=0"], "occlusion: option window must be"),
     (["--method", "saliency", "--true", "1", "2", "3"], "--true: give one class for all images or one per image"),
     (["--method", "saliency", "--class", "no such sign"], "unknown class 'no such sign'"),
 ])

@@ -324,14 +324,16 @@ def test_unknown_option_raises_listing_the_methods_options(x):
 
 
 @pytest.mark.parametrize("method, options, message", [
-    ("integrated_gradients", {"steps": 0}, "steps must be an integer >= 1"),
-    ("integrated_gradients", {"steps": 2.5}, "steps must be an integer >= 1"),
-    ("integrated_gradients", {"steps": True}, "steps must be an integer >= 1"),
-    ("integrated_gradients", {"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ("integrated_gradients", {"steps": 0}, "option steps must be a whole number from 1 to 1,000"),
+    ("integrated_gradients", {"steps": 2.5}, "option steps must be a whole number from 1 to 1,000"),
+    ("integrated_gradients", {"steps": True}, "option steps must be a whole number from 1 to 1,000"),
+    ("integrated_gradients", {"batch_size": 0}, "option batch_size must be a whole number from 1 to 4,096"),
     ("integrated_gradients", {"baseline": np.inf}, "baseline must be finite"),
     ("integrated_gradients", {"baseline": np.zeros((5, 5, 2))}, "broadcastable"),
     ("integrated_gradients", {"baseline": "black"}, "baseline must be a number"),
-    ("smoothgrad", {"samples": 0}, "samples must be an integer >= 1"),
+    ("smoothgrad", {"samples": 0}, "option samples must be a whole number from 1 to 1,000"),
+    ("integrated_gradients", {"steps": 20000}, "option steps must be a whole number from 1 to 1,000"),
+    ("smoothgrad_squared", {"samples": 1_000_000}, "option samples must be a whole number from 1 to 1,000"),
     ("smoothgrad", {"noise": -0.1}, "noise must be a finite number >= 0"),
     ("smoothgrad_squared", {"noise": np.nan}, "noise must be a finite number >= 0"),
     ("smoothgrad", {"seed": "abc"}, "seed must be an integer or None"),

@@ -30,9 +30,10 @@ def add_arguments(parser):
     parser.add_argument("--target", choices=("true", "predicted"), default="true",
                         help="explain the true class (default, as localization benchmarks do) or the predicted one")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    parser.add_argument("--steps", type=positive, default=32, help="deletion/insertion steps (default 32)")
-    parser.add_argument("--batch-size", type=positive, default=512,
-                        help="images per chunk, and rows per forward of deletion/insertion (default 512)")
+    parser.add_argument("--steps", type=whole_number(1, 1024), default=32,
+                        help="deletion/insertion steps, 1 to 1024 (default 32)")
+    parser.add_argument("--batch-size", type=whole_number(1, 4096), default=512,
+                        help="images per chunk, and rows per forward of deletion/insertion, 1 to 4096 (default 512)")
     parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the noise baseline and the random weights")
 
 

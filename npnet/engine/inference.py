@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from ..runtime import blas, slicing
+from ..runtime.memory import inference_bytes_per_image
 
 
 def predict_logits(model, x, after=None, before=None, slice_images=None, threads=None):
@@ -40,7 +41,8 @@ def predict_logits(model, x, after=None, before=None, slice_images=None, threads
     (``passes.forward_from`` without the caches). The first layer run checks x's shape and dtype.
     before: the name of a layer; only the layers below it run, and the result is its input (what
     ``passes.cached_forward`` feeds to the layers that must keep their caches for a backward).
-    slice_images: images per slice (default ``slicing.SLICE_IMAGES``); threads: slices computed at
+    slice_images: images per slice (default ``slicing.images_per_slice``: ``SLICE_IMAGES``, fewer for
+    a net whose images need more than ``SLICE_MEMORY`` at once); threads: slices computed at
     once (default numba's thread count; 1 with ``NUMBA_DISABLE_JIT=1``, where kernels hold the GIL).
     """
     layers = list(model.layers)
@@ -53,7 +55,8 @@ def predict_logits(model, x, after=None, before=None, slice_images=None, threads
         return x
     layers[0].check_input(x)
     steps = plan(layers)
-    step = slice_images or slicing.SLICE_IMAGES
+    itemsize = np.dtype(layers[-1].dtype).itemsize
+    step = slice_images or slicing.images_per_slice(inference_bytes_per_image(layers, itemsize))
     out = np.empty((len(x),) + tuple(layers[-1].output_shape[1:]), dtype=layers[-1].dtype)
 
     def run_slice(start):

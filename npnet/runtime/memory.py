@@ -27,6 +27,22 @@ def training_bytes_per_image(model):
     return floats * BYTES_PER_FLOAT
 
 
+def inference_bytes_per_image(layers, itemsize=BYTES_PER_FLOAT):
+    """The largest arrays one image needs at once in the cache-free forward: a layer's output, and
+    for a convolution its patches too (kh*kw*C per output position)."""
+    largest = 0
+    for layer in layers:
+        outputs = 1
+        for dim in layer.output_shape[1:]:
+            outputs *= dim
+        floats = outputs
+        if hasattr(layer, "kernel_size"):
+            kh, kw = layer.kernel_size
+            floats += outputs // layer.filters * kh * kw * layer.input_shape[-1]
+        largest = max(largest, floats)
+    return largest * itemsize
+
+
 def available_bytes():
     """Memory the system can still give (MemAvailable), or None where that cannot be read."""
     try:

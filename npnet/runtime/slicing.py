@@ -15,6 +15,15 @@ SLICE_BYTES = 4 * 2**20
 #: patches, 97 KB per image) then stays in L2/L3.
 SLICE_IMAGES = 32
 
+#: at most this many bytes of one slice's largest arrays: a net far wider than the seed's runs in
+#: slices of fewer images (down to one), so that its memory grows with the image, not the batch
+SLICE_MEMORY = 64 * 2**20
+
+
+def images_per_slice(bytes_per_image):
+    """``SLICE_IMAGES``, or fewer when a slice of that many would take more than ``SLICE_MEMORY``."""
+    return max(1, min(SLICE_IMAGES, SLICE_MEMORY // max(1, bytes_per_image)))
+
 
 def image_slices(count, bytes_per_image):
     """Slices of ``count`` images whose patches take about ``SLICE_BYTES``: gathered, multiplied and

@@ -172,3 +172,23 @@ def test_slices_run_on_numbas_thread_count_only_under_a_thread_safe_layer(monkey
     assert inference.default_threads() == 1
     monkeypatch.setattr(numba, "threading_layer", lambda: "omp")
     assert inference.default_threads() == 2
+
+
+def test_a_wide_net_runs_in_slices_whose_memory_is_bounded(rng):
+    import tracemalloc
+    from npnet.runtime import slicing
+    from npnet.runtime.memory import inference_bytes_per_image
+    wide = Sequential([Conv2D(1024, 1, activation="relu"), MaxPool2D(2), Flatten(), Dense(3)],
+                      input_shape=(32, 32, 3))
+    per_image = inference_bytes_per_image(wide.layers)          # 4 MiB of conv output per image
+    assert slicing.images_per_slice(per_image) == slicing.SLICE_MEMORY // per_image < slicing.SLICE_IMAGES
+    x = images(40, rng)
+    expected = wide.forward(x, training=False)
+    tracemalloc.start()
+    try:
+        logits = inference.predict_logits(wide, x, threads=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * slicing.SLICE_MEMORY               # 32 images at once would be 128 MiB
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

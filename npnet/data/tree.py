@@ -175,7 +175,12 @@ def read_images(tree, names: list[str], progress: bool, description: str):
         raise DataError(f"{tree.label('')}: lists {len(names):,} images for one split, more than "
                         f"{MAX_SPLIT_IMAGES:,}; refused")
     out = np.empty((len(names), 32, 32, 3), dtype=np.uint8)
+    first = {}            # a file listed again (a CSV naming one large image 400 times) is decoded once
     for i, name in enumerate(tqdm(names, desc=description, unit="img", disable=not progress, leave=False)):
+        if name in first:
+            out[i] = out[first[name]]
+            continue
+        first[name] = i
         out[i] = images.load_image(tree.label(name), data=tree.read(name))
     return out
 

@@ -35,3 +35,15 @@ def test_the_tools_name_the_model_whose_output_overflows(tmp_path, command):
     result = run_script("explain.py", command, "--model", path, *target, "--out", tmp_path / "out")
     assert_one_line_error(result, "explain.py", "huge.h5: the network's output for image 0 is not finite")
     assert "nan%" not in result.stdout
+
+
+def test_preprocessing_statistics_that_overflow_are_blamed_on_the_checkpoint(tmp_path):
+    from PIL import Image
+    path = tmp_path / "tiny std.h5"
+    spec = {"name": "standardize", "mean": [0.0, 0.0, 0.0], "std": [1e-44, 1e-44, 1e-44]}
+    checkpoint.save(seed_net(), path, preprocessing=spec)
+    image = tmp_path / "sign.png"
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(image)
+    result = run_script("explain.py", "predict", "--model", path, image, "--out", tmp_path / "out")
+    assert_one_line_error(result, "explain.py", "tiny std.h5: the checkpoint's preprocessing 'standardize'",
+                          "not finite")

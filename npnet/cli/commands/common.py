@@ -35,8 +35,14 @@ class Model:
         self.names = model_class_names(self.net, names)
 
     def input(self, images):
-        """uint8 images (N, 32, 32, 3) -> the model's float input."""
-        return preprocess(images, self.spec)
+        """uint8 images (N, 32, 32, 3) -> the model's float input. uint8 pixels are always finite, so
+        a value that is not comes from the checkpoint's preprocessing statistics: the line says so."""
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            x = preprocess(images, self.spec)
+        if not np.isfinite(x).all():
+            raise NpnetError(f"{self.path}: the checkpoint's preprocessing {self.spec.get('name')!r} turns the "
+                             "images into values that are not finite (its statistics overflow float32)")
+        return x
 
 
 def read_images(paths):

@@ -141,7 +141,8 @@ def wait_for_numpy(child, timeout=60):
     ("explain.py", ["faithfulness", "--model", "MODEL", "--data", "DATA", "--out", "OUT"]),
     ("train.py", ["--data", "DATA", "--out", "OUT"]),
 ])
-@pytest.mark.parametrize("delay", [0.0, 0.05, 0.2])
+@pytest.mark.parametrize("delay", [0.0, pytest.param(0.05, marks=pytest.mark.slow),
+                                   pytest.param(0.2, marks=pytest.mark.slow)])
 def test_ctrl_c_while_the_tool_starts_is_one_line_and_status_130(tmp_path, checkpoint_file, script, args, delay):
     data = write_dataset(tmp_path / "data")
     places = {"MODEL": checkpoint_file, "DATA": data / "valid.p" if script == "explain.py" else data,

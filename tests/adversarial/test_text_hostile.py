@@ -49,7 +49,7 @@ def test_text_that_mathtext_cannot_parse_is_drawn_as_written(text):
     assert is_png(buffer.getvalue())
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(HOSTILE)
 def test_any_text_draws_into_a_figure(text):
     buffer = io.BytesIO()

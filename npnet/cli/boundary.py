@@ -19,13 +19,14 @@ import tempfile
 from pathlib import Path
 
 from ..io.errors import NpnetError
+from ..io.text import escaped
 
 EXPECTED = (NpnetError, OSError, MemoryError)
 
 
 def one_line(text):
     """``text`` with every unprintable character (newline, tab, ESC, ...) written as its escape."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return escaped(text)
 
 
 def describe(error):
@@ -38,11 +39,6 @@ def describe(error):
     return str(error)
 
 
-def escaped(text):
-    """``text`` with every unprintable character but newline, carriage return and tab escaped."""
-    return "".join(c if c.isprintable() or c in "\n\r\t" else repr(c)[1:-1] for c in text)
-
-
 class Escaped:
     """A text stream that writes ``escaped`` text to ``stream``; everything else is the stream's."""
 
@@ -50,7 +46,7 @@ class Escaped:
         self.stream = stream
 
     def write(self, text):
-        self.stream.write(escaped(text))
+        self.stream.write(escaped(text, keep="\n\r\t"))     # the tool's own line breaks and bars pass
         return len(text)
 
     def __getattr__(self, name):

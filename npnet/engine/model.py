@@ -7,6 +7,7 @@ from . import inference
 from .layers import LAYER_TYPES
 from .layers.relu_rules import check_rule
 from ..io.errors import NonFiniteError
+from ..io.text import escaped
 from .losses import softmax
 
 
@@ -178,8 +179,7 @@ class Sequential:
 
         lines = ["_" * 65, row(["Layer (type)", "Output Shape", "Param #"]), "=" * 65]
         for i, layer in enumerate(self.layers):
-            name = "".join(c if c.isprintable() else repr(c)[1:-1] for c in layer.name)   # a name from a file
-            lines.append(row([f"{name} ({layer.keras_type or type(layer).__name__})", layer.output_shape,
+            lines.append(row([f"{escaped(layer.name)} ({layer.keras_type or type(layer).__name__})", layer.output_shape,
                               layer.count_params()]))
             lines.append("=" * 65 if i == len(self.layers) - 1 else "_" * 65)
         total = self.count_params()

@@ -11,6 +11,8 @@ import os
 import tempfile
 import warnings
 
+from .text import escaped
+
 
 def write_atomic(path, write):
     """Fill ``path`` through ``write(temporary_path)``; returns ``path``."""
@@ -49,8 +51,8 @@ def render_png(figure, target, dpi):
     for text in figure.findobj(lambda artist: hasattr(artist, "set_parse_math")):
         text.set_parse_math(False)
         value = text.get_text()
-        if not all(c.isprintable() or c == "\n" for c in value):
-            text.set_text("".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in value))
+        if escaped(value, keep="\n") != value:
+            text.set_text(escaped(value, keep="\n"))
     with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
         figure.savefig(target, dpi=dpi, format="png")

@@ -7,6 +7,18 @@ from ..io.errors import NpnetError
 BYTES_PER_FLOAT = 4
 
 
+def output_and_patch_floats(layer):
+    """(floats of one image's output of ``layer``, floats of its im2col patches: kh*kw*C per output
+    position for a convolution, 0 for any other layer)."""
+    outputs = 1
+    for dim in layer.output_shape[1:]:
+        outputs *= dim
+    if not hasattr(layer, "kernel_size"):
+        return outputs, 0
+    kh, kw = layer.kernel_size
+    return outputs, outputs // layer.filters * kh * kw * layer.input_shape[-1]
+
+
 def training_bytes_per_image(model):
     """An upper estimate of the float32 memory one image costs in a training step.
 
@@ -15,32 +27,13 @@ def training_bytes_per_image(model):
     in backward (2x more); the last layer's logits are copied by the loss. Buffers are assumed to
     be alive together, which is close to the real peak of backward.
     """
-    floats = 0
-    for layer in model.layers:
-        outputs = 1
-        for dim in layer.output_shape[1:]:
-            outputs *= dim
-        floats += 2 * outputs
-        if hasattr(layer, "kernel_size"):
-            kh, kw = layer.kernel_size
-            floats += 2 * outputs // layer.filters * kh * kw * layer.input_shape[-1]
-    return floats * BYTES_PER_FLOAT
+    return 2 * sum(sum(output_and_patch_floats(layer)) for layer in model.layers) * BYTES_PER_FLOAT
 
 
 def inference_bytes_per_image(layers, itemsize=BYTES_PER_FLOAT):
     """The largest arrays one image needs at once in the cache-free forward: a layer's output, and
-    for a convolution its patches too (kh*kw*C per output position)."""
-    largest = 0
-    for layer in layers:
-        outputs = 1
-        for dim in layer.output_shape[1:]:
-            outputs *= dim
-        floats = outputs
-        if hasattr(layer, "kernel_size"):
-            kh, kw = layer.kernel_size
-            floats += outputs // layer.filters * kh * kw * layer.input_shape[-1]
-        largest = max(largest, floats)
-    return largest * itemsize
+    for a convolution its patches too."""
+    return max(sum(output_and_patch_floats(layer)) for layer in layers) * itemsize
 
 
 def available_bytes():

@@ -48,6 +48,7 @@ def render_png(figure, target, dpi):
     (a tick label's control character, a script the font does not cover) is drawn as a box without a
     warning line on stderr."""
     import matplotlib
+    plain_log_ticks(figure)
     for text in figure.findobj(lambda artist: hasattr(artist, "set_parse_math")):
         text.set_parse_math(False)
         value = text.get_text()
@@ -56,6 +57,20 @@ def render_png(figure, target, dpi):
     with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
         figure.savefig(target, dpi=dpi, format="png")
+
+
+def plain_log_ticks(figure):
+    """Log axes label their ticks in mathtext (``$\\mathdefault{10^{0}}$``), which ``render_png`` does not
+    parse: give them matplotlib's plain-text log labels instead (1, 0.1, 2e+03)."""
+    from matplotlib.ticker import LogFormatter, LogFormatterMathtext
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, set_ in ((axis.get_major_formatter, axis.set_major_formatter),
+                              (axis.get_minor_formatter, axis.set_minor_formatter)):
+                formatter = get()
+                if isinstance(formatter, LogFormatterMathtext):
+                    set_(LogFormatter(base=formatter._base, labelOnlyBase=formatter.labelOnlyBase,
+                                      minor_thresholds=formatter.minor_thresholds, linthresh=formatter._linthresh))
 
 
 def write_png(path, figure, dpi):

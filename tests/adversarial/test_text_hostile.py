@@ -123,3 +123,17 @@ def test_the_converters_summary_escapes_layer_names():
     model.layers[0].name = "conv\x1b[2J\nforged"
     text = model.summary(print_fn=None)
     assert "\x1b" not in text and "conv\\x1b[2J\\nforged" in text
+
+
+def test_log_axis_ticks_are_drawn_as_numbers_not_mathtext(tmp_path):
+    """Matplotlib labels log ticks in mathtext; drawn unparsed they would read '$\\mathdefault{10^{0}}$'."""
+    from matplotlib.figure import Figure
+    from npnet.io.files import write_png
+    figure = Figure()
+    ax = figure.add_subplot()
+    ax.plot([1, 2, 3], [0.2, 3.0, 40.0])
+    ax.set_yscale("log")
+    write_png(tmp_path / "log.png", figure, dpi=50)
+    labels = [tick.get_text() for tick in ax.yaxis.get_ticklabels() + ax.yaxis.get_ticklabels(minor=True)]
+    assert "10" in labels and "1" in labels
+    assert not any("$" in label or "mathdefault" in label for label in labels)

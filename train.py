@@ -82,6 +82,10 @@ def parse_args(argv):
                         help="validate and save the weights' moving average, e.g. 0.999 (default 0: off)")
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--warmup-epochs", type=cli.whole_number(0))
+    parser.add_argument("--checkpoint-every", type=cli.whole_number(0), metavar="K",
+                        help="keep the weights of every K-th epoch and the last in OUT/checkpoints/"
+                             "epoch_NNN.h5, each with its learning rate, for explain.py influence "
+                             "(default 0: none)")
     parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR/last.h5")
     parser.add_argument("--cache-dir", help="where decoded full-size images are cached (default data/cache)")
@@ -100,7 +104,8 @@ def recipe_from(args):
                "holdout_tracks": args.holdout_tracks, "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
-               "distill_weight": args.distill_weight, "temperature": args.temperature}
+               "distill_weight": args.distill_weight, "temperature": args.temperature,
+               "checkpoint_every": args.checkpoint_every}
     try:
         return RECIPES[args.recipe or "seed"].with_options(**options)
     except ValueError as error:
@@ -111,7 +116,7 @@ def recipe_from(args):
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
                    "low_resolution", "perspective", "noise", "jpeg", "mixup", "cutmix", "swa_epochs",
                    "holdout_tracks", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
-                   "teachers", "distill_weight", "temperature")
+                   "teachers", "distill_weight", "temperature", "checkpoint_every")
 
 
 def refuse_ignored_options(args):
@@ -154,10 +159,11 @@ def main(argv=None):
     print(f"data: {cli.one_line(args.data)}: {len(train)} training, {len(valid)} validation"
           + (f", {len(splits['test'])} test" if "test" in splits else "") + " images")
     if args.resume:
-        trainer = Trainer.resume(out, train, valid, names, epochs=args.epochs, progress=progress)
+        trainer = Trainer.resume(out, train, valid, names, epochs=args.epochs, progress=progress,
+                                 data_path=args.data)
         print(f"resuming {cli.one_line(args.resume)} at epoch {trainer.position[0] + 1}, batch {trainer.position[1] + 1}")
     else:
-        trainer = Trainer(recipe, train, valid, out, names, progress=progress)
+        trainer = Trainer(recipe, train, valid, out, names, progress=progress, data_path=args.data)
         trainer.model.summary()
     if trainer.holdout is not None:
         print(f"held-out tracks: {len(trainer.holdout)} images of the training split held out "

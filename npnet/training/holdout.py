@@ -10,7 +10,9 @@ The fold is ``splits.track_split`` with a fixed seed (``FOLD_SEED``), whatever t
 that every run holding out the same fraction is measured on the same tracks and runs can be compared.
 best.h5 is still chosen on the validation split; the held-out tracks are only measured.
 """
-from ..data.splits import track_split
+import numpy as np
+
+from ..data.splits import track_split, track_split_mask
 
 #: the seed of the fold: fixed, so that runs with different --seed hold out the same tracks
 FOLD_SEED = 0
@@ -21,3 +23,10 @@ def split_holdout(train, fraction):
     if fraction == 0:
         return train, None
     return track_split(train, fraction, seed=FOLD_SEED)
+
+
+def held_out_mask(train, fraction):
+    """(N,) bool: the rows of ``train`` that ``split_holdout(train, fraction)`` holds out (none at 0)."""
+    if fraction == 0:
+        return np.zeros(len(train), dtype=bool)
+    return track_split_mask(train, fraction, seed=FOLD_SEED)

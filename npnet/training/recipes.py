@@ -33,6 +33,7 @@ class Recipe:
     distill_weight: float = 0.0      # a in (1 - a) CE + a T^2 KL(teachers || student) (losses.py)
     temperature: float = 4.0         # T, softening both the teachers' and the student's probabilities
     holdout_tracks: float = 0.0      # fraction of the training tracks held out and measured (holdout.py)
+    checkpoint_every: int = 0        # keep checkpoints/epoch_NNN.h5 every N epochs and the last (0 = none)
 
     def __post_init__(self):
         object.__setattr__(self, "teachers", tuple(str(path) for path in self.teachers))
@@ -55,6 +56,8 @@ class Recipe:
             problems.append(f"perspective corner shift must be in [0, 8] pixels, got {self.perspective}")
         if not 0 <= self.noise <= 64:
             problems.append(f"noise sigma must be in [0, 64], got {self.noise}")
+        if self.checkpoint_every < 0:
+            problems.append(f"checkpoint interval must be at least 0 epochs, got {self.checkpoint_every}")
         if not 0 <= self.holdout_tracks <= 0.5:
             problems.append(f"held-out track fraction must be in [0, 0.5], got {self.holdout_tracks}")
         if not 0 <= self.jpeg <= 1:

@@ -27,6 +27,13 @@ weights (training continues from the weights themselves); history also records t
 With ``recipe.holdout_tracks`` = f, that fraction of the training split's tracks is held out of training
 (``holdout.split_holdout``, the same tracks on every run) and measured each epoch with the weights
 validation uses (history: ``holdout_loss``, ``holdout_accuracy``); best.h5 is still chosen on valid.
+
+With ``recipe.checkpoint_every`` = K, the raw weights (never the moving average) after every K-th epoch
+and after the last are kept as ``checkpoints/epoch_NNN.h5``, their metadata holding the epoch and the
+``learning_rate`` that epoch trained with: the checkpoints influence (TracIn) sums over.
+Every checkpoint's metadata names the training data (``train_data``, the path given to train.py;
+``train_source``, its training split's file) and the number of images trained on after any held-out
+tracks (``train_size``), so that a tool can find the images a run trained on.
 """
 import contextlib
 import json
@@ -93,7 +100,7 @@ def check_state(recipe, epoch, batch, partial, history, best, train_size):
 
 
 class Trainer:
-    def __init__(self, recipe, train, valid, out_dir, class_names, progress=True, log=tqdm.write):
+    def __init__(self, recipe, train, valid, out_dir, class_names, progress=True, log=tqdm.write, data_path=None):
         if len(train) == 0:
             raise NpnetError("the training split is empty")
         if len(valid) == 0:
@@ -108,6 +115,7 @@ class Trainer:
                              f"{len(self.train)} images to train on and "
                              f"{0 if self.holdout is None else len(self.holdout)} held out")
         self.out_dir = os.fspath(out_dir)
+        self.data_path = None if data_path is None else os.path.abspath(data_path)   # train.py's --data
         self.class_names = list(class_names)
         self.progress = progress
         self.log = log or (lambda line: None)
@@ -125,7 +133,7 @@ class Trainer:
         os.makedirs(self.out_dir, exist_ok=True)
 
     @classmethod
-    def resume(cls, out_dir, train, valid, class_names, epochs=None, progress=True, log=tqdm.write):
+    def resume(cls, out_dir, train, valid, class_names, epochs=None, progress=True, log=tqdm.write, data_path=None):
         """Continue the run saved in ``out_dir/last.h5`` (optionally for more ``epochs``)."""
         path = os.path.join(out_dir, "last.h5")
         model, metadata = checkpoint.load(path)
@@ -144,7 +152,7 @@ class Trainer:
         if {k: v.shape for k, v in model.params().items()} != {k: v.shape for k, v in expected.params().items()}:
             raise NpnetError(f"{path}: is not the seed net for {len(list(class_names))} classes; "
                              "train.py trains and resumes only that architecture")
-        trainer = cls(recipe, train, valid, out_dir, class_names, progress, log)
+        trainer = cls(recipe, train, valid, out_dir, class_names, progress, log, data_path)
         if state["train_size"] != len(trainer.train):       # after any held-out tracks are taken out
             raise NpnetError(f"{path}: was trained on {state['train_size']} images, "
                              f"but the data given leaves {len(trainer.train)} to train on")
@@ -260,8 +268,9 @@ class Trainer:
             return float("nan"), float("nan")
         return loss_and_accuracy(self.model, self.valid, self.spec)
 
-    def _averaged_weights(self):
-        """Inside, the model holds the optimizer's moving averages (if any); after, its own weights."""
+    def validation_weights(self):
+        """Inside, the model holds the weights validation uses: the optimizer's moving averages when
+        the recipe keeps them, else its own; after, its own weights again."""
         return self._holding(self.optimizer.averaged_params())
 
     @contextlib.contextmanager
@@ -287,7 +296,7 @@ class Trainer:
                "accuracy": self.partial["correct"] / self.partial["seen"]}
         if self.optimizer.averaged_params() is not None:
             row["raw_val_loss"], row["raw_val_accuracy"] = self._validate()
-        with self._averaged_weights():
+        with self.validation_weights():
             val_loss, val_accuracy = self._validate()
             row.update(val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds,
                        images_per_s=self.partial["seen"] / max(seconds, 1e-9))
@@ -298,7 +307,10 @@ class Trainer:
                 self.best_val_accuracy = val_accuracy
                 checkpoint.save(self.model, os.path.join(self.out_dir, "best.h5"), self.class_names,
                                 self.spec, recipe=self.recipe.to_dict(), epoch=epoch + 1,
-                                val_accuracy=val_accuracy, averaged_weights=self.recipe.ema > 0)
+                                val_accuracy=val_accuracy, averaged_weights=self.recipe.ema > 0,
+                                **self._data_record())
+        if self._keeps_checkpoint(epoch):
+            self._save_epoch_checkpoint(epoch)
         swa = ""
         if self.recipe.swa_epochs and epoch >= self.recipe.epochs - self.recipe.swa_epochs:
             row["swa_val_loss"], row["swa_val_accuracy"] = self._average_into_swa(epoch)
@@ -335,11 +347,30 @@ class Trainer:
         return val_loss, val_accuracy
 
     # -- files ------------------------------------------------------------------------------------
+    def _keeps_checkpoint(self, epoch):
+        """Whether epoch (0, 1, ...) is kept in checkpoints/: every K-th and the last."""
+        every = self.recipe.checkpoint_every
+        return every > 0 and ((epoch + 1) % every == 0 or epoch + 1 == self.recipe.epochs)
+
+    def _save_epoch_checkpoint(self, epoch):
+        """checkpoints/epoch_NNN.h5: this epoch's raw weights and the learning rate it trained with."""
+        folder = os.path.join(self.out_dir, "checkpoints")
+        os.makedirs(folder, exist_ok=True)
+        checkpoint.save(self.model, os.path.join(folder, f"epoch_{epoch + 1:03d}.h5"), self.class_names,
+                        self.spec, recipe=self.recipe.to_dict(), epoch=epoch + 1,
+                        learning_rate=float(self.optimizer.lr), **self._data_record())
+
+    def _data_record(self):
+        """Where the training images came from: the data path given (``train_data``, when known),
+        the split's file and the number trained on (after any held-out tracks)."""
+        record = {"train_source": os.path.abspath(self.train.source), "train_size": len(self.train)}
+        return record if self.data_path is None else {"train_data": self.data_path, **record}
+
     def _save_last(self):
         checkpoint.save(self.model, os.path.join(self.out_dir, "last.h5"), self.class_names, self.spec,
                         optimizer=self.optimizer, recipe=self.recipe.to_dict(), position=self.position,
                         partial=self.partial, history=self.history,
-                        best_val_accuracy=self.best_val_accuracy, train_size=len(self.train))
+                        best_val_accuracy=self.best_val_accuracy, **self._data_record())
 
     def _write_history(self):
         path = os.path.join(self.out_dir, "history.json")

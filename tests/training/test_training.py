@@ -338,3 +338,37 @@ def test_curves_draw_the_held_out_tracks_in_both_panels():
         held_out = [line for line in axes.get_lines() if line.get_label() == "held-out training tracks"]
         assert len(held_out) == 1
         np.testing.assert_allclose(held_out[0].get_ydata(), expected)
+
+
+def test_checkpoint_every_keeps_every_kth_epoch_and_the_last_with_its_learning_rate(tmp_path, data):
+    recipe = Recipe(epochs=5, batch_size=32, lr=0.003, schedule="cosine", warmup_epochs=1, ema=0.9,
+                    checkpoint_every=2)
+    trainer, _ = train(tmp_path, "run", data, recipe)
+    folder = tmp_path / "run" / "checkpoints"
+    assert sorted(path.name for path in folder.iterdir()) == ["epoch_002.h5", "epoch_004.h5", "epoch_005.h5"]
+    for epoch in (2, 4, 5):
+        model, metadata = checkpoint.load(folder / f"epoch_{epoch:03d}.h5")
+        assert metadata["epoch"] == epoch
+        assert metadata["learning_rate"] == pytest.approx(learning_rate(recipe, epoch - 1))
+        assert metadata["learning_rate"] == pytest.approx(trainer.history[epoch - 1]["lr"])
+        assert metadata["train_size"] == len(data[0])
+    # the last one holds the raw weights, not the moving average validation uses
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(value, trainer.model.params()[key])
+
+
+def test_no_checkpoints_are_kept_by_default(tmp_path, data):
+    train(tmp_path, "run", data)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_resumed_run_keeps_its_checkpoints_and_adds_the_rest(tmp_path, data):
+    recipe = Recipe(epochs=4, batch_size=32, lr=0.003, checkpoint_every=1)
+    train(tmp_path, "run", data, recipe, stop_after=(2, 0))
+    folder = tmp_path / "run" / "checkpoints"
+    kept = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert sorted(kept) == ["epoch_001.h5", "epoch_002.h5"]
+    resumed = Trainer.resume(tmp_path / "run", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished"
+    assert sorted(path.name for path in folder.iterdir()) == [f"epoch_{e:03d}.h5" for e in (1, 2, 3, 4)]
+    assert all((folder / name).read_bytes() == content for name, content in kept.items())

@@ -159,16 +159,54 @@ def card_html(card, methods, colorbar):
                        f'black 0 to white {f["scale"]:.3g}"><figcaption><b>{e(f["layer"])}</b>: {f["shape"][2]} maps of '
                        f'{f["shape"][0]}×{f["shape"][1]}, black 0 → white {f["scale"]:.3g} (this layer\'s largest '
                        f'activation)</figcaption></figure>' for f in card["features"])
+    influence = influence_html(card.get("influence"))
     verdict = ("" if card["true"] is None else
                f'<span class="verdict">true: {e(card["maps"][0]["name"])}</span>')
     return (f'<article class="card" data-title="{e(card["title"])}"><h3>{e(card["title"])} {verdict}</h3>'
             f'<div class="card-body"><div><button type="button" class="image-button" aria-label="feature maps of '
             f'{e(card["title"])}"><img class="px" src="{card["image"]}" alt="{e(card["alt"])}"></button>'
             f'<div class="hint">click: feature maps</div></div><ol class="top" aria-label="top-5 probabilities">{top}</ol>'
-            f'<div class="maps">{"".join(figures)}{scale}</div></div>'
+            f'<div class="maps">{"".join(figures)}{scale}</div></div>{influence}'
             f'<div class="features" hidden><div class="features-grid"><figure><img class="px" src="{card["image"]}" '
             f'style="width:96px" alt="{e(card["alt"])}"><figcaption>input</figcaption></figure>{features}</div></div>'
             '</article>')
+
+
+def influence_html(influence):
+    """A mistake's proponents and opponents: the training images that taught its true label, and those
+    that argued against it."""
+    if not influence:
+        return ""
+    rows = []
+    for side, caption in (("proponents", "taught its true label"), ("opponents", "argued against it")):
+        items = "".join(f'<figure><img class="px" src="{item["uri"]}" alt="training image #{item["index"]}, '
+                        f'{e(item["name"])}, score {item["score"]:.3g}"><figcaption>#{item["index"]}<br>'
+                        f'{e(item["name"])}<br><span class="note">{item["score"]:.3g}</span></figcaption></figure>'
+                        for item in influence[side])
+        rows.append(f'<div class="influence {side}"><b>{side}</b> <span class="note">{caption}</span>'
+                    f'<div class="thumbs">{items}</div></div>')
+    return f'<div class="training-data">{"".join(rows)}</div>'
+
+
+def training_data_html(how, audit):
+    """The section 'The training data': how each mistake's influence was computed, and the audit."""
+    parts = [f'<p class="note">{e(how)}</p>']
+    if audit is None:
+        parts.append('<p class="note">No label audit given (explain.py audit --json, then report --audit FILE).</p>')
+        return "".join(parts)
+    injected = audit["injected"]
+    parts.append(f'<p>{audit["total"]:,} training labels the out-of-sample models contradict '
+                 f'({audit["folds"]} folds x {audit["epochs"]} epochs, confident learning); '
+                 f'{len(audit["suspect_tracks"]):,} whole tracks suspect; {audit["copies"]:,} near copies across labels.'
+                 + (f' With {injected["flipped"]:,} labels flipped on purpose the audit found them with precision '
+                    f'{injected["precision"]:.2f} and recall {injected["recall"]:.2f}.' if injected else "") + '</p>')
+    tiles = "".join(f'<figure><img class="px" src="{row["uri"]}" alt="training image #{row["index"]}: given '
+                    f'{e(row["given_name"])}, the models believe {e(row["suggested_name"])}"><figcaption>#{row["index"]}'
+                    f'<br>given: {e(row["given_name"])}<br>models: {e(row["suggested_name"])}<br>'
+                    f'<span class="note">p(given) {row["self_confidence"]:.2f}</span></figcaption></figure>'
+                    for row in audit["suspects"])
+    parts.append(f'<div class="thumbs suspects">{tiles}</div>')
+    return "".join(parts)
 
 
 # -- 4. faithfulness --------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_every_image_has_alt_text_and_headings_come_in_order(report):
     levels = [int(t[1]) for t, _ in page.tags if re.fullmatch(r"h[1-6]", t)]
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:]))       # never a level skipped going down
-    assert [a["id"] for a in page.all("section")] == ["model", "accuracy", "mistakes", "faithfulness"]
+    assert [a["id"] for a in page.all("section")] == ["model", "accuracy", "mistakes", "training-data", "faithfulness"]
 
 
 def test_the_page_is_written_atomically_into_out_and_its_path_printed(cli, capsys, model_file, data_folder, tmp_path):
@@ -346,3 +346,41 @@ def table_rows(page, table_class):
         elif inside and rows and tag == "td" and "data-value" in attributes:
             rows[-1].append((tag, attributes))
     return rows
+
+
+def test_each_mistake_shows_the_training_images_behind_it_when_the_run_kept_checkpoints(
+        cli, capsys, model_file, data_folder, tmp_path):
+    from npnet.explain.training_data.run import load_run
+    from npnet.explain.training_data.tracin import influence
+    from npnet.data import load_split
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    shutil.copy(model_file, folder / "best.h5")
+    model, metadata = checkpoint.load(model_file)
+    for epoch in (1, 2):
+        checkpoint.save(model, folder / "checkpoints" / f"epoch_{epoch:03d}.h5", metadata["class_names"],
+                        metadata["preprocessing"], epoch=epoch, learning_rate=0.001 * epoch,
+                        train_source=str(data_folder / "train.p"), train_size=40)
+    status, _, _ = run(cli, capsys, "report", "--model", folder / "best.h5", "--data", data_folder, *FEW,
+                       "--out", tmp_path / "out")
+    assert status == 0
+    page = Page((tmp_path / "out" / "report.html").read_text())
+    cards = page.all("article", class_="card")
+    proponents = [a["alt"] for a in page.all("img") if a["alt"].startswith("training image #")]
+    assert len(proponents) == 6 * len(cards) > 0           # 3 proponents and 3 opponents per mistake
+    # the first card's first proponent is the top of the last layer's exact TracIn for its true label
+    first = int(cards[0]["data-title"].lstrip("#"))
+    test, train = load_split(data_folder / "test.p"), load_split(data_folder / "train.p")
+    expected = influence(load_run(folder).checkpoints, train.images, train.labels, test.images[[first]],
+                         test.labels[[first]], layers=["dense_4"], preprocessing=metadata["preprocessing"], top=3)
+    assert proponents[0].startswith(f"training image #{expected.proponents[0][0]},")
+    assert "last layer (dense_4), exact" in "".join(page.text)
+
+
+def test_a_bad_audit_json_is_one_line_before_any_work(cli, capsys, model_file, data_folder, tmp_path):
+    bad = tmp_path / "audit.json"
+    bad.write_text('{"issues": [{"index": -1}]}')
+    status, out, err = run(cli, capsys, "report", "--model", model_file, "--data", data_folder, *FEW,
+                           "--audit", bad, "--out", tmp_path / "out")
+    assert status == 2 and "is not an audit written by explain.py audit" in err
+    assert not (tmp_path / "out" / "report.html").exists()

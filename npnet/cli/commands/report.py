@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from ...explain import classify, ranked_mistakes
 from ...io.files import write_text_atomic
-from ...report import content, page
+from ...report import content, page, training_data
 from ...explain.faithfulness import sample as faithfulness
 from ..boundary import whole_number
 from ...data.images import load_image
@@ -37,12 +37,14 @@ def add_arguments(parser):
     parser.add_argument("--faithfulness", metavar="JSON", help="show a whole run instead: the output of "
                         "`explain.py faithfulness --json` on this data")
     parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the faithfulness noise baseline and random weights")
+    parser.add_argument("--audit", metavar="JSON", help="show a label audit: the audit.json `explain.py audit` wrote")
 
 
 def run(args):
     began = time.perf_counter()
     methods = parse_methods(args.methods)
     scores = faithfulness.read_scores(args.faithfulness) if args.faithfulness else None
+    audit = training_data.audit_part(args.audit) if args.audit else None      # a bad file stops before any work
     out = out_dir(args)
     model = Model(args.model or newest_model(), args.data)
     data = load_labelled(args.data, args.split, cache_folder(args), model)
@@ -66,12 +68,21 @@ def run(args):
                                                 step=step)
         elif scores is None:
             scores = {"skipped": "not scored (--faithfulness-images 0)"}
+        influence, how = training_data.mistake_influence(model.path, data.images[chosen], evaluation.labels[chosen])
+        for card, found in zip(mistakes, influence or []):
+            card["influence"] = {side: [{**item, "name": model.names[item["label"]]} for item in items]
+                                 for side, items in found.items()}
+        if audit is not None:
+            for row in audit["suspects"]:
+                row.update(given_name=model.names[row["given"]], suggested_name=model.names[row["suggested"]])
         yours = None
         if users is not None:
             probs = model.net.predict_proba(model.input(users))
             yours = content.panels(model, users, model.input(users), probs, content.runner_up_pairs(probs),
                                    methods, [str(path) for path in args.images], step=step)
     parts = sections(model, data, evaluation, methods, mistakes, len(wrong), len(chosen), scores, yours)
+    parts.insert(3, ("training-data", "The training data", "Which training images taught each mistake, and which "
+                     "training labels look wrong.", page.training_data_html(how, audit)))
     title = f"npnet report: {model.path} on {data.source}"
     meta = (f"{len(data):,} images · {len(methods)} explanation methods · written {time.strftime('%Y-%m-%d %H:%M')} "
             f"in {time.perf_counter() - began:.0f} s")

@@ -11,7 +11,7 @@ ARGS   ?=
 # The tests that need the real data run where it is (they are skipped without NPNET_DATA).
 export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
-.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain explain report clean
+.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain bench-influence explain report clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
@@ -70,6 +70,13 @@ $(EXPLAIN_BENCH_STAMP): $(STAMP)
 
 bench-explain: $(EXPLAIN_BENCH_STAMP)
 	$(PY) -m npnet.bench --explain $(ARGS)
+
+# influence timings (TracIn exact and from the index) on a run trained with --checkpoint-every:
+# make bench-influence RUN=runs/X; the queries are the run's mistakes on valid.p (or DATA's test split)
+RUN ?= $(lastword $(sort $(dir $(wildcard runs/*/checkpoints/epoch_*.h5))))
+INFLUENCE_DATA ?= $(if $(wildcard $(DATA)/valid.p),$(DATA)/valid.p,$(DATA))
+bench-influence: $(STAMP)
+	$(PY) -m npnet.bench --influence $(RUN:/checkpoints/=) --data $(INFLUENCE_DATA) $(ARGS)
 
 explain: $(STAMP)
 	$(PY) explain.py demo --data $(DATA) $(ARGS)

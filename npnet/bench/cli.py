@@ -87,6 +87,10 @@ def parse_args(argv):
     parser.add_argument("--compare", choices=["torch", "onnxruntime", "all"],
                         help="also time the net in PyTorch (two ways, checking the twin agrees), in ONNX Runtime "
                              "(inference, the net exported by npnet.convert), or both (all)")
+    parser.add_argument("--influence", metavar="RUN", help="time influence (TracIn, the index) on a run kept "
+                        "with --checkpoint-every, its queries the mistakes on --data")
+    parser.add_argument("--data", help="with --influence: the split whose mistakes are the queries")
+    parser.add_argument("--queries", type=int, help="with --influence: at most this many mistakes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--out", help="also write the JSON to this file")
     parser.add_argument("--skip-first-call", action="store_true",
@@ -97,6 +101,23 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     runtime.keep_freed_memory()
+    if args.influence:
+        from .influence import bench_influence, format_influence
+        runtime.tune()
+        result = bench_influence(args.influence, args.data, args.queries)
+        try:
+            import captum  # noqa: F401
+        except ImportError:
+            result["captum_note"] = "captum is not installed: pip install -e '.[explain-bench]'"
+        else:
+            from .influence import bench_captum
+            result["captum"] = bench_captum(args.influence, args.data, queries=args.queries)
+        text = json.dumps(result, indent=2)
+        print(text if args.json else format_influence(result))
+        if args.out:
+            with open(args.out, "w") as file:
+                file.write(text + "\n")
+        return 0
     if args.explain:
         from .explain_bench import bench_explain, format_explain_table
         result = bench_explain(args.batch_size or 256, args.repeats, args.slow_images)

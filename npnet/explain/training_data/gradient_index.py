@@ -54,20 +54,29 @@ def project(gradients, p_in, p_out):
 
 
 def embed(checkpoints, images, labels, layers, width, seed, normalized, preprocessing=None, batch_size=256):
-    """(N, layers * k * k) float32 r(z) for every image (see the module's docstring)."""
+    """(N, layers * k * k) float32 r(z) for every image (see the module's docstring); the cosine
+    variant with ``normalized``."""
+    return embed_both(checkpoints, images, labels, layers, width, seed, preprocessing, batch_size)[
+        "normalized" if normalized else "raw"]
+
+
+def embed_both(checkpoints, images, labels, layers, width, seed, preprocessing=None, batch_size=256):
+    """{'raw': r(z), 'normalized': r(z) of the unit gradients}, from one pass over the images."""
     names = layers_with_weights(checkpoints[0].model, layers)
     matrices = projections(checkpoints[0].model, names, len(checkpoints), width, seed)
-    out = np.zeros((len(images), len(names) * width * width), dtype=np.float32)
+    out = {variant: np.zeros((len(images), len(names) * width * width), dtype=np.float32)
+           for variant in ("raw", "normalized")}
     block = width * width
     for i, checkpoint in enumerate(checkpoints):
         for rows, gradients in gradients_of(checkpoint, images, labels, names, preprocessing, batch_size):
             scale = np.full(rows.stop - rows.start, np.sqrt(checkpoint.learning_rate), dtype=np.float64)
-            if normalized:
-                norms = gradient_norms(gradients, names)
-                scale = np.where(norms > 0, scale / np.where(norms > 0, norms, 1), 0.0)
+            norms = gradient_norms(gradients, names)
+            unit_scale = np.where(norms > 0, scale / np.where(norms > 0, norms, 1), 0.0)
             for l, name in enumerate(names):
-                out[rows, l * block:(l + 1) * block] += (
-                    scale[:, None] * project(gradients[name], *matrices[i, name])).astype(np.float32)
+                projected = project(gradients[name], *matrices[i, name])
+                columns = slice(l * block, (l + 1) * block)
+                out["raw"][rows, columns] += (scale[:, None] * projected).astype(np.float32)
+                out["normalized"][rows, columns] += (unit_scale[:, None] * projected).astype(np.float32)
     return out
 
 
@@ -99,11 +108,8 @@ INDEX_ARRAYS = ("raw", "normalized", "rows", "layers", "checkpoints", "learning_
 def build_index(run, images, labels, rows, layers=None, width=DEFAULT_WIDTH, seed=0, batch_size=256):
     """{array name: array}: r(z) of every training image, raw and normalized, and what it was built from."""
     names = layers_with_weights(run.final.model, layers)
-    arguments = (run.checkpoints, images, labels, names, width, seed)
-    return {"raw": embed(*arguments, normalized=False, preprocessing=run.preprocessing,
-                         batch_size=batch_size).astype(np.float16),
-            "normalized": embed(*arguments, normalized=True, preprocessing=run.preprocessing,
-                                batch_size=batch_size).astype(np.float16),
+    embedded = embed_both(run.checkpoints, images, labels, names, width, seed, run.preprocessing, batch_size)
+    return {"raw": embedded["raw"].astype(np.float16), "normalized": embedded["normalized"].astype(np.float16),
             "rows": np.asarray(rows, dtype=np.int64), "layers": np.array(names),
             "checkpoints": np.array([c.name for c in run.checkpoints]),
             "learning_rates": np.array([c.learning_rate for c in run.checkpoints]),

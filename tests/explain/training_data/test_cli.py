@@ -97,3 +97,24 @@ def test_audit_is_resumed_fold_by_fold(cli, capsys, data_folder, tmp_path):
     status, out, _ = run(cli, capsys, *argv)
     assert status == 0 and out.count("done before") == 2
     np.testing.assert_array_equal(np.load(tmp_path / "pred_probs.npy"), first)
+
+
+def test_a_damaged_index_is_one_line_naming_it(cli, capsys, run_folder, data_folder, tmp_path):
+    index = run_folder / "influence_index.npz"
+    index.write_bytes(b"PK\x03\x04 not really a zip")
+    try:
+        status, _, err = run(cli, capsys, "influence", "--run", run_folder, "--data", data_folder / "valid.p",
+                             "--index", "0", "--out", tmp_path / "out")
+    finally:
+        index.unlink()
+    assert status == 2 and f"{index}: is not a readable influence index" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_audit_with_injected_noise_reports_finding_the_flips(cli, capsys, data_folder, tmp_path):
+    status, out, _ = run(cli, capsys, "audit", "--data", data_folder, "--folds", "2", "--epochs", "1",
+                         "--recipe", "seed", "--inject-noise", "0.25", "--json", "--out", tmp_path)
+    noise = json.loads(out)["injected_noise"]
+    assert status == 0 and noise["flipped"] == 10 and 0 <= noise["precision"] <= 1 and 0 <= noise["recall"] <= 1
+    found = {row["index"] for row in json.loads(out)["issues"]}
+    assert noise["found"] == len(found)

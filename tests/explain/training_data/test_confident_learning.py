@@ -77,7 +77,7 @@ CASES = [(n, k, kind) for n in (200, 2000) for k in (3, 10, 43) for kind in ("pl
 
 @pytest.fixture(scope="module")
 def cleanlab():
-    return pytest.importorskip("cleanlab", reason="the audit extra: pip install -e '.[audit]'")
+    return pytest.importorskip("cleanlab", reason="the training-data extra: pip install -e '.[training-data]'")
 
 
 @pytest.mark.parametrize("num_examples,num_classes,kind", CASES)

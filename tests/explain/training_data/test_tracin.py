@@ -142,3 +142,31 @@ def test_unknown_layer_is_refused(small_case):
     checkpoints, train_x, train_y, query_x, query_y = small_case
     with pytest.raises(ValueError, match="no layer with weights named max_pooling2d_1"):
         influence(checkpoints, train_x, train_y, query_x, query_y, layers=["max_pooling2d_1"])
+
+
+def test_influence_equals_captum_tracincp_on_the_pytorch_twin():
+    """Captum's TracInCP (per-sample gradients by its own hooks) on the twin of each checkpoint."""
+    torch = pytest.importorskip("torch", reason="the training-data extra: pip install -e '.[training-data]'")
+    captum_influence = pytest.importorskip("captum.influence", reason="the training-data extra")
+    from torch.utils.data import TensorDataset
+    from npnet.bench.torch_twin import from_npnet
+    rng = np.random.default_rng(6)
+    checkpoints = [Checkpoint(seed_net(seed=s), rate) for s, rate in ((1, 0.002), (2, 0.0007))]
+    x = rng.standard_normal((12, 32, 32, 3)).astype(np.float32)
+    y = rng.integers(0, 43, 12)
+    ours = influence(checkpoints, x[:9], y[:9], x[9:], y[9:], batch_size=4).scores
+    twins = {str(i): from_npnet(c.model).eval() for i, c in enumerate(checkpoints)}
+
+    def load(model, name):
+        model.load_state_dict(twins[name].state_dict())
+        return checkpoints[int(name)].learning_rate
+
+    tensors = [torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))]
+    tracin = captum_influence.TracInCP(from_npnet(checkpoints[0].model).eval(), TensorDataset(tensors[0][:9], tensors[1][:9]),
+                                       list(twins), load, loss_fn=torch.nn.CrossEntropyLoss(reduction="sum"),
+                                       batch_size=4, sample_wise_grads_per_batch=True)
+    theirs = tracin.influence((tensors[0][9:], tensors[1][9:]), k=None).numpy().T
+    # two float32 engines, the same sums in other orders (the largest score bounds every term's scale)
+    tolerance = rounding_tolerance(np.abs(theirs).max(), terms=[1152, 1152, 256, 128, 64, 422187])
+    assert np.all(np.abs(ours - theirs) <= tolerance)
+    assert np.abs(theirs).max() > 0

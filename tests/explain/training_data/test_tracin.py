@@ -144,6 +144,7 @@ def test_unknown_layer_is_refused(small_case):
         influence(checkpoints, train_x, train_y, query_x, query_y, layers=["max_pooling2d_1"])
 
 
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 def test_influence_equals_captum_tracincp_on_the_pytorch_twin():
     """Captum's TracInCP (per-sample gradients by its own hooks) on the twin of each checkpoint."""
     torch = pytest.importorskip("torch", reason="the training-data extra: pip install -e '.[training-data]'")

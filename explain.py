@@ -11,6 +11,9 @@
     explain.py mistakes  --model M.h5 --data PATH       gallery of the most confident mistakes, with Grad-CAM (alias: errors)
     explain.py faithfulness --model M.h5 --data PATH    every method scored on the sign boxes, beside baselines (--json)
     explain.py report    --data PATH [--model M.h5]     one self-contained web page: accuracy, mistakes, every method
+    explain.py influence --run RUN --data SPLIT --index N...   training images that taught each answer (TracIn)
+    explain.py influence-index --run RUN                 RUN/influence_index.npz, for fast influence queries
+    explain.py audit     --data PATH [--folds 5]         training labels that look wrong, near copies
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
 
 Images go through ``npnet.data.images.load_image`` and the checkpoint's own preprocessing, exactly as in

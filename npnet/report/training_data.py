@@ -34,7 +34,7 @@ def run_folder_of(model_path):
     return folder
 
 
-def mistake_influence(model_path, images, labels):
+def mistake_influence(model_path, images, labels, cache_dir=None):
     """(per mistake {'proponents': [...], 'opponents': [...]} or None for all, a sentence saying how
     the scores were computed). Each item: {'uri', 'index', 'name' (set later), 'label', 'score'}."""
     folder = run_folder_of(model_path)
@@ -42,7 +42,7 @@ def mistake_influence(model_path, images, labels):
         return None, ("No training checkpoints beside this model: train with --checkpoint-every K to see the "
                       "training images behind each mistake.")
     run = load_run(folder)
-    split, rows = training_images(run)
+    split, rows = training_images(run, cache_dir=cache_dir)
     index = load_index(os.path.join(folder, INDEX_NAME), run)
     if index is not None:
         scores = query_index(index, run, images, labels, normalized=False)

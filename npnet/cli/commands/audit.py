@@ -62,16 +62,17 @@ def folds_folder(out, args):
     return os.path.join(out, "audit_folds", f"{args.recipe}_{args.folds}x{args.epochs}_seed{args.seed}{noise}")
 
 
-def read_data(path):
-    """(the training split, {other split name: Dataset} to check for leaks)."""
+def read_data(path, cache_dir):
+    """(the training split, {other split name: Dataset} to check for leaks); an image folder's decoded
+    images are cached in ``cache_dir`` (inside --out)."""
     if os.path.isdir(path) or str(path).lower().endswith(".zip"):
-        splits = load_gtsrb(path, progress=False)
+        splits = load_gtsrb(path, cache_dir=cache_dir, progress=False)
         return splits["train"], {name: splits[name] for name in ("valid", "test") if len(splits.get(name, ()))}
     return load_split(path, progress=False), {}
 
 
 def run(args):
-    train, others = read_data(args.data)
+    train, others = read_data(args.data, os.path.join(args.out, "cache"))
     if len(train) < 10 * args.folds:
         raise NpnetError(f"{args.data}: {len(train)} training images are too few for {args.folds} folds")
     names = data_class_names(args.data)

@@ -28,7 +28,7 @@ from ...explain.training_data.tracin import influence, top_and_bottom
 from ...io.errors import NpnetError
 from ...io.files import finite_json
 from ..boundary import one_line, whole_number
-from .common import out_dir, positive, read_images, wrote
+from .common import cache_folder, out_dir, positive, read_images, wrote
 
 HELP = "the training images that taught the run its answer (TracIn)"
 PARENTS = ()
@@ -111,7 +111,7 @@ def run(args):
     except ValueError as error:
         raise NpnetError(f"--layers: {error}") from None
     images, keys, labels = queries(args, training_run, names)
-    split, rows = training_images(training_run, args.train_data)
+    split, rows = training_images(training_run, args.train_data, cache_folder(args))
     out = out_dir(args)
     scores, exact = scores_for(args, training_run, layers, split.images[rows], split.labels[rows], images, labels)
     proponents, opponents = top_and_bottom(scores, args.top)

@@ -14,7 +14,7 @@ from ...explain.training_data.per_example import layers_with_weights
 from ...explain.training_data.run import load_run, training_images
 from ...io.errors import NpnetError
 from ..boundary import prepare_out, whole_number
-from .common import wrote
+from .common import cache_folder, wrote
 
 HELP = "build RUN/influence_index.npz for fast influence queries"
 PARENTS = ()
@@ -37,7 +37,7 @@ def run(args):
                                      [name.strip() for name in args.layers.split(",") if name.strip()])
     except ValueError as error:
         raise NpnetError(f"--layers: {error}") from None
-    split, rows = training_images(training_run, args.train_data)
+    split, rows = training_images(training_run, args.train_data, cache_folder(args))
     prepare_out(args.run_dir)
     started = time.perf_counter()
     index = build_index(training_run, split.images[rows], split.labels[rows], rows, layers, args.width, args.seed)

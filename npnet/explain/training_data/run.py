@@ -70,16 +70,18 @@ def load_run(folder):
     return TrainingRun(Path(folder), checkpoints, first[1], list(metadata.get("class_names") or []), metadata)
 
 
-def training_images(run, data=None):
+def training_images(run, data=None, cache_dir=None):
     """(the training split, the rows of it the run trained on): from ``data`` (a path) or else the
-    path the checkpoints record. The count must be the one the run trained on."""
+    path the checkpoints record. The count must be the one the run trained on. An image folder's
+    decoded images are cached in ``cache_dir`` (``load_gtsrb``)."""
     path = data or run.metadata.get("train_data") or run.metadata.get("train_source")
     if not isinstance(path, str) or not path:
         raise NpnetError(f"{run.folder}: its checkpoints do not say where their training images are; "
                          "give --train-data")
     if not os.path.exists(path):
         raise NpnetError(f"{path}: the run's training data is not there (give --train-data)")
-    split = load_gtsrb(path, progress=False)["train"] if os.path.isdir(path) else load_split(path, progress=False)
+    split = (load_gtsrb(path, cache_dir=cache_dir, progress=False)["train"] if os.path.isdir(path)
+             else load_split(path, progress=False))
     try:
         fraction = Recipe.from_dict(run.metadata.get("recipe") or {}).holdout_tracks
     except (TypeError, ValueError) as error:

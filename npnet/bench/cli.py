@@ -98,6 +98,16 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def emit(result, args, format_table):
+    """Print the result (JSON with --json, else its table), write the JSON to --out; status 0."""
+    text = json.dumps(result, indent=2)
+    print(text if args.json else format_table(result))
+    if args.out:
+        with open(args.out, "w") as file:
+            file.write(text + "\n")
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
     runtime.keep_freed_memory()
@@ -108,25 +118,14 @@ def main(argv=None):
         try:
             import captum  # noqa: F401
         except ImportError:
-            result["captum_note"] = "captum is not installed: pip install -e '.[explain-bench]'"
+            result["captum_note"] = "captum is not installed: pip install -e '.[training-data]'"
         else:
             from .influence import bench_captum
             result["captum"] = bench_captum(args.influence, args.data, queries=args.queries)
-        text = json.dumps(result, indent=2)
-        print(text if args.json else format_influence(result))
-        if args.out:
-            with open(args.out, "w") as file:
-                file.write(text + "\n")
-        return 0
+        return emit(result, args, format_influence)
     if args.explain:
         from .explain_bench import bench_explain, format_explain_table
-        result = bench_explain(args.batch_size or 256, args.repeats, args.slow_images)
-        text = json.dumps(result, indent=2)
-        print(text if args.json else format_explain_table(result))
-        if args.out:
-            with open(args.out, "w") as file:
-                file.write(text + "\n")
-        return 0
+        return emit(bench_explain(args.batch_size or 256, args.repeats, args.slow_images), args, format_explain_table)
     args.batch_size = args.batch_size or 1024
     result = {"batch_size": args.batch_size, "repeats": args.repeats, "warmup": WARMUP}
     if not args.skip_first_call:             # first, while this process holds little memory

@@ -53,6 +53,15 @@ def add_arguments(parser):
 index_number = whole_number(0)       # argparse type: a position, 0 or more
 
 
+def chosen_layers(model, text):
+    """--layers 'a,b' (or None: all) -> the model's layers with weights, checked; NpnetError otherwise."""
+    try:
+        return layers_with_weights(model, None if text is None else
+                                   [name.strip() for name in text.split(",") if name.strip()])
+    except ValueError as error:
+        raise NpnetError(f"--layers: {error}") from None
+
+
 def queries(args, run, names):
     """(images uint8 (Q, 32, 32, 3), their indices or paths, labels scored for)."""
     if bool(args.images) == bool(args.data):
@@ -105,11 +114,7 @@ def run(args):
     training_run = load_run(args.run_dir)
     model = training_run.final.model
     names = model_class_names(model, training_run.class_names or None)
-    try:
-        layers = layers_with_weights(model, None if args.layers is None else
-                                     [name.strip() for name in args.layers.split(",") if name.strip()])
-    except ValueError as error:
-        raise NpnetError(f"--layers: {error}") from None
+    layers = chosen_layers(model, args.layers)
     images, keys, labels = queries(args, training_run, names)
     split, rows = training_images(training_run, args.train_data, cache_folder(args))
     out = out_dir(args)

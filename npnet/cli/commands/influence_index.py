@@ -10,11 +10,10 @@ from it in a matrix product; --exact still computes without it.
 import time
 
 from ...explain.training_data.gradient_index import DEFAULT_WIDTH, INDEX_NAME, build_index, save_index
-from ...explain.training_data.per_example import layers_with_weights
 from ...explain.training_data.run import load_run, training_images
-from ...io.errors import NpnetError
 from ..boundary import prepare_out, whole_number
 from .common import cache_folder, wrote
+from .influence import chosen_layers
 
 HELP = "build RUN/influence_index.npz for fast influence queries"
 PARENTS = ()
@@ -32,11 +31,7 @@ def add_arguments(parser):
 
 def run(args):
     training_run = load_run(args.run_dir)
-    try:
-        layers = layers_with_weights(training_run.final.model, None if args.layers is None else
-                                     [name.strip() for name in args.layers.split(",") if name.strip()])
-    except ValueError as error:
-        raise NpnetError(f"--layers: {error}") from None
+    layers = chosen_layers(training_run.final.model, args.layers)
     split, rows = training_images(training_run, args.train_data, cache_folder(args))
     prepare_out(args.run_dir)
     started = time.perf_counter()

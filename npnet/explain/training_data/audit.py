@@ -69,7 +69,7 @@ def run_audit(train, recipe, out, class_names, folds=5, seed=0, inject_noise=0.0
               others=None, copy_threshold=COPY_THRESHOLD, leak_threshold=LEAK_THRESHOLD, progress=True,
               log=print):
     """Audit the training split ``train`` (a Dataset). ``others``: {name: Dataset} checked for leaks."""
-    labels, injected = train.labels, None
+    labels = train.labels
     if inject_noise:
         labels, flipped = inject_label_noise(train.labels, inject_noise, noise_seed, len(class_names))
         train = Dataset(train.images, labels, train.boxes, train.tracks, train.source)

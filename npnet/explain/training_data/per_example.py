@@ -30,7 +30,7 @@ import numpy as np
 
 from ...engine import ops
 from ...engine.layers import Conv2D, Dense
-from ...engine.losses import softmax
+from ...engine.losses import softmax_cross_entropy
 from ..passes import cached_forward
 
 LAYER_TYPES = (Conv2D, Dense)
@@ -88,10 +88,10 @@ class LayerGradients:
 
 
 def logit_gradients(logits, labels):
-    """dl_n / dlogits_n = softmax(logits_n) - e_{y_n}, one row per example (no 1 / N). (N, K)."""
-    dlogits = softmax(logits)
-    dlogits[np.arange(len(labels)), labels] -= 1
-    return dlogits
+    """dl_n / dlogits_n = softmax(logits_n) - e_{y_n}, one row per example (N, K): the batch loss's
+    gradient (p - e_y) / N times N. Logits that are not finite raise NonFiniteError, as in training."""
+    _, dlogits = softmax_cross_entropy(logits, labels)
+    return dlogits * np.asarray(len(labels), dtype=dlogits.dtype)
 
 
 def per_example_gradients(model, x, labels, layers):
@@ -107,9 +107,6 @@ def per_example_gradients(model, x, labels, layers):
     logits = cached_forward(model, x, keep_from=lowest)      # below it: the cache-free slices
     model.backward(logit_gradients(logits, labels), input_grad=False, stop_at=lowest,
                    keep_output_grads=True, param_grads=False)
-    lowest_layer = model.layer(lowest)
-    if lowest_layer.doutput is None:     # stop_at returns before the layer's own backward
-        raise RuntimeError(f"{lowest}: the backward recorded no gradient")
     gradients = {}
     for name in layers:
         layer = model.layer(name)

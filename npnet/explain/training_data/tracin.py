@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...data.preprocessing import preprocess
-from .per_example import layers_with_weights, per_example_gradients
+from .per_example import LayerGradients, layers_with_weights, per_example_gradients
 
 
 @dataclass
@@ -135,7 +135,6 @@ def self_influence(checkpoints, images, labels, layers=None, preprocessing=None,
 
 def merge(parts):
     """One {layer: LayerGradients} from a list of (rows, {layer: LayerGradients}) batches."""
-    from .per_example import LayerGradients
     names = parts[0][1].keys()
     return {name: LayerGradients(np.concatenate([p[1][name].x for p in parts]),
                                  np.concatenate([p[1][name].dz for p in parts])) for name in names}

@@ -14,6 +14,9 @@ own pass (``gradcam.activations_and_gradient``), which every method here reuses,
     eigencam   map = ReLU(A' v1): A' = A as (h*w, K) centred over positions, v1 its first right
                singular vector, its sign chosen so that A' v1 correlates positively with sum_k A_k
 
+Contrast: with a class b (``contrast``), g = d(y^c - y^b)/dA, the gradient of the logit difference,
+and every formula above is unchanged: the map shows where the evidence for c over b lies.
+
 Grad-CAM++ is Chattopadhay et al. (2018) Eq. 19 with the exponential of the score cancelled against
 its derivative, as pytorch-grad-cam computes it. Eigen-CAM needs no gradient and ignores the class.
 """
@@ -23,14 +26,14 @@ from .gradcam import activations_and_gradient, grad_cam_weights, weighted_sum
 from .passes import cached_forward
 
 
-def gradcam(model, images, classes, target):
+def gradcam(model, images, classes, target, contrast=None):
     """Grad-CAM itself (``gradcam.grad_cam_weights``): w_k = mean_ij g_k,ij."""
-    alpha, A, _, _ = grad_cam_weights(model, images, classes, target.name)
+    alpha, A, _, _ = grad_cam_weights(model, images, classes, target.name, contrast)
     return weighted_sum(alpha, A)
 
 
-def gradcam_plus_plus(model, images, classes, target):
-    A, g, _, _ = activations_and_gradient(model, images, classes, target)
+def gradcam_plus_plus(model, images, classes, target, contrast=None):
+    A, g, _, _ = activations_and_gradient(model, images, classes, target, contrast)
     g2, g3 = g ** 2, g ** 3
     sum_A = A.sum(axis=(1, 2), keepdims=True)                  # (N, 1, 1, K)
     denominator = 2 * g2 + sum_A * g3 + 1e-6
@@ -39,24 +42,25 @@ def gradcam_plus_plus(model, images, classes, target):
     return weighted_sum(weights, A)
 
 
-def xgradcam(model, images, classes, target):
-    A, g, _, _ = activations_and_gradient(model, images, classes, target)
+def xgradcam(model, images, classes, target, contrast=None):
+    A, g, _, _ = activations_and_gradient(model, images, classes, target, contrast)
     sum_A = A.sum(axis=(1, 2), keepdims=True)
     weights = (A / (sum_A + 1e-7) * g).sum(axis=(1, 2))
     return weighted_sum(weights, A)
 
 
-def hirescam(model, images, classes, target):
-    A, g, _, _ = activations_and_gradient(model, images, classes, target)
+def hirescam(model, images, classes, target, contrast=None):
+    A, g, _, _ = activations_and_gradient(model, images, classes, target, contrast)
     return np.maximum((g * A).sum(axis=3), 0)
 
 
-def layercam(model, images, classes, target):
-    A, g, _, _ = activations_and_gradient(model, images, classes, target)
+def layercam(model, images, classes, target, contrast=None):
+    A, g, _, _ = activations_and_gradient(model, images, classes, target, contrast)
     return np.maximum((np.maximum(g, 0) * A).sum(axis=3), 0)
 
 
-def eigencam(model, images, classes, target):
+def eigencam(model, images, classes, target, contrast=None):
+    """Eigen-CAM reads no class, so neither ``classes`` nor ``contrast`` changes its map."""
     cached_forward(model, images, keep_from=target.name)
     A = target.output
     N, h, w, K = A.shape

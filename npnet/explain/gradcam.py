@@ -21,7 +21,7 @@ from ..engine.layers import Conv2D
 from ..data.resize import interpolation_matrix
 from ..data.preprocessing import preprocess
 from .inputs import check_images
-from .passes import cached_forward, resolve_classes  # noqa: F401  (resolve_classes: public here too)
+from .passes import cached_forward, resolve_classes, target_gradient
 
 
 def last_conv_layer(model):
@@ -46,24 +46,25 @@ def target_layer(model, layer=None):
     return model.layer(name)
 
 
-def activations_and_gradient(model, images, classes, target):
+def activations_and_gradient(model, images, classes, target, contrast=None):
     """(A, g, classes, logits) from one forward and one backward that stops at the layer ``target``:
 
         A       (N, h, w, K)  target.output, its activations after the ReLU
         g       (N, h, w, K)  target.doutput = dy^c/dA, recorded by the backward from onehot(c)
+                              (d(y^c - y^b)/dA from onehot(c) - onehot(b) with a ``contrast`` class b)
         classes (N,)          the class c explained for each image (None: the predicted one)
         logits  (N, classes)  the forward's logits
 
     Every CAM method that reads a gradient (``cams``) starts from this pass."""
     logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
-    dlogits = np.zeros_like(logits)
-    dlogits[np.arange(len(chosen)), chosen] = 1.0          # d y^c / d logits
+    against = None if contrast is None else resolve_classes(contrast, logits)
+    dlogits = target_gradient(logits, chosen, against)     # d y^c / d logits (or of y^c - y^b)
     model.backward(dlogits, stop_at=target.name, param_grads=False)   # records target.doutput = dy^c/dA
     return target.output, target.doutput, chosen, logits
 
 
-def grad_cam_weights(model, images, classes=None, layer=None):
+def grad_cam_weights(model, images, classes=None, layer=None, contrast=None):
     """One forward and one backward; returns (alpha, activations, classes, logits).
 
         images       (N, H, W, C) model input (float32, or float64 for a float64 model)
@@ -73,17 +74,19 @@ def grad_cam_weights(model, images, classes=None, layer=None):
         logits       (N, classes) the forward's logits
     """
     activations, gradients, chosen, logits = activations_and_gradient(model, images, classes,
-                                                                     target_layer(model, layer))
+                                                                     target_layer(model, layer), contrast)
     alpha = gradients.mean(axis=(1, 2))
     return alpha, activations, chosen, logits
 
 
-def weighted_sum(weights, activations):
-    """ReLU(sum_k w_k A_k): weights (N, K), activations (N, h, w, K) -> (N, h, w)."""
-    return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
+def weighted_sum(weights, activations, relu=True):
+    """ReLU(sum_k w_k A_k): weights (N, K), activations (N, h, w, K) -> (N, h, w); relu=False keeps the sign."""
+    total = np.einsum("nhwk,nk->nhw", activations, weights)
+    return np.maximum(total, 0) if relu else total
 
 
-def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessing=None):
+def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessing=None, contrast=None,
+             relu=True):
     """Grad-CAM maps, float32 (N, H, W) at the input size, or (N, h, w) when upsample=False.
 
     images        : model input (N, H, W, C) already preprocessed; or uint8 images when
@@ -91,6 +94,9 @@ def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessi
     classes       : None = each image's predicted class; an int for all; or one id per image
     layer         : the layer to read (default: the last Conv2D)
     upsample      : stretch the map bilinearly to the input's H x W
+    contrast      : a class b (or one per image): explain y^c - y^b, why c and not b
+    relu          : False keeps the map's sign (sum_k alpha_k A^k): with a contrast, where the
+                    evidence is for c over b (> 0) and for b over c (< 0)
 
     Values are raw (not normalized), so maps for different classes can be compared on one scale.
     The whole batch goes through one forward and one backward, so its activations are all in memory
@@ -99,8 +105,8 @@ def grad_cam(model, images, classes=None, layer=None, upsample=True, preprocessi
     if preprocessing is not None:
         images = preprocess(images, preprocessing)
     images = check_images(model, images)
-    alpha, activations, _, _ = grad_cam_weights(model, images, classes, layer)
-    cam = weighted_sum(alpha, activations).astype(np.float32)
+    alpha, activations, _, _ = grad_cam_weights(model, images, classes, layer, contrast)
+    cam = weighted_sum(alpha, activations, relu).astype(np.float32)
     if upsample:
         cam = bilinear_upsample(cam, images.shape[1:3])
     return cam

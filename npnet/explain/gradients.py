@@ -30,6 +30,14 @@ Classes. c is chosen once, from the logits at the clean x (the predicted class w
 None), and every path point or noisy copy of an image is explained for that same class (Captum's
 NoiseTunnel and IntegratedGradients use the target they are given for every copy too).
 
+Contrast. With a class b per image (``contrast``), every method explains T = y^c - y^b instead of
+y^c: the backward starts from dlogits = e_c - e_b, so each gradient is dy^c/dx - dy^b/dx. Saliency,
+input x gradient, integrated gradients and SmoothGrad (not its squared form) are linear in the target: their contrastive
+map is the difference of the two classes' maps. Guided backprop and deconvnet clip the gradient at
+every ReLU, so theirs is the guided backward of the difference, not the difference of two guided
+maps; guided Grad-CAM multiplies it by the contrastive Grad-CAM (``grad_cam(contrast=b)``). The
+completeness of integrated gradients holds for T: sum = T(x) - T(x').
+
 Choices where the definitions are silent:
   - guided_gradcam's map is ``grad_cam`` (computed in float32) upsampled bilinearly, as
     pytorch-grad-cam resizes it; Captum's GuidedGradCam upsamples with 'nearest' by default.
@@ -76,37 +84,39 @@ def baseline_like(baseline, x):
 
 
 # -- one backward each ----------------------------------------------------------------------------
-def saliency(model, images, classes=None):
+def saliency(model, images, classes=None, contrast=None):
     """dy^c/dx (N, H, W, C), signed."""
-    gradient, _, _ = input_gradient(model, model_input(model, images), classes)
+    gradient, _, _ = input_gradient(model, model_input(model, images), classes, contrast=contrast)
     return gradient
 
 
-def input_x_gradient(model, images, classes=None):
+def input_x_gradient(model, images, classes=None, contrast=None):
     """x * dy^c/dx (N, H, W, C)."""
     x = model_input(model, images)
-    gradient, _, _ = input_gradient(model, x, classes)
+    gradient, _, _ = input_gradient(model, x, classes, contrast=contrast)
     return x * gradient
 
 
-def guided_backprop(model, images, classes=None):
+def guided_backprop(model, images, classes=None, contrast=None):
     """The backward of dy^c/dx with every ReLU passing back max(dout, 0) where its input was > 0."""
-    gradient, _, _ = input_gradient(model, model_input(model, images), classes, relu_rule="guided")
+    gradient, _, _ = input_gradient(model, model_input(model, images), classes, relu_rule="guided", contrast=contrast)
     return gradient
 
 
-def deconvnet(model, images, classes=None):
+def deconvnet(model, images, classes=None, contrast=None):
     """The backward of dy^c/dx with every ReLU passing back max(dout, 0), its forward mask ignored."""
-    gradient, _, _ = input_gradient(model, model_input(model, images), classes, relu_rule="deconvnet")
+    gradient, _, _ = input_gradient(model, model_input(model, images), classes, relu_rule="deconvnet",
+                                    contrast=contrast)
     return gradient
 
 
-def guided_gradcam(model, images, classes=None, *, layer=None):
+def guided_gradcam(model, images, classes=None, contrast=None, *, layer=None):
     """guided_backprop (N, H, W, C) * the Grad-CAM map of ``layer`` (default the last Conv2D),
     bilinearly upsampled to (N, H, W) and broadcast over the channels; both for the same classes."""
     x = model_input(model, images)
-    guided, _, chosen = input_gradient(model, x, classes, relu_rule="guided")
-    cam = grad_cam(model, x, chosen, layer=layer, upsample=True)
+    guided, logits, chosen = input_gradient(model, x, classes, relu_rule="guided", contrast=contrast)
+    against = None if contrast is None else resolve_classes(contrast, logits)
+    cam = grad_cam(model, x, chosen, layer=layer, upsample=True, contrast=against)
     return guided * cam[..., None].astype(x.dtype)
 
 
@@ -117,7 +127,8 @@ def gauss_legendre(steps):
     return (nodes + 1) / 2, weights / 2
 
 
-def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50, batch_size=BATCH_ROWS):
+def integrated_gradients(model, images, classes=None, contrast=None, *, baseline=0.0, steps=50,
+                         batch_size=BATCH_ROWS):
     """(x - x') * sum_i w_i dy^c/dx at x' + a_i (x - x'), (N, H, W, C); c chosen at x.
 
     baseline   : x', a number or an array broadcastable to the images (model input space), default 0
@@ -128,7 +139,9 @@ def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50,
     steps = whole_option("steps", steps)
     batch_size = whole_option("batch_size", batch_size)
     start = baseline_like(baseline, x)
-    chosen = resolve_classes(classes, model.forward(x, training=False))
+    logits = model.forward(x, training=False)
+    chosen = resolve_classes(classes, logits)
+    against = None if contrast is None else resolve_classes(contrast, logits)
     alphas, weights = (values.astype(x.dtype) for values in gauss_legendre(steps))
     delta = x - start
     total = np.zeros_like(x)                       # sum_i w_i g(point_i), image by image
@@ -136,27 +149,34 @@ def integrated_gradients(model, images, classes=None, *, baseline=0.0, steps=50,
         row = np.arange(rows.start, rows.stop)
         image, step = row // steps, row % steps    # row n * steps + i is image n at node i
         points = start[image] + alphas[step, None, None, None] * delta[image]
-        gradient, _, _ = input_gradient(model, points, chosen[image])
+        gradient, _, _ = input_gradient(model, points, chosen[image],
+                                        contrast=None if against is None else against[image])
         weighted = weights[step, None, None, None] * gradient
         present, first = np.unique(image, return_index=True)     # rows come grouped by image
         total[present] += np.add.reduceat(weighted, first, axis=0)
     return delta * total
 
 
-def integrated_gradients_completeness(model, images, attributions, classes=None, baseline=0.0):
+def integrated_gradients_completeness(model, images, attributions, classes=None, baseline=0.0, contrast=None):
     """How far integrated gradients is from completeness, per image: (error (N,), relative (N,)).
 
         error    = |sum(attributions) - (y^c(x) - y^c(x'))|
         relative = error / |y^c(x) - y^c(x')|     (inf where the two logits are equal and error > 0)
 
-    ``classes`` must be those the attributions were computed for (None: predicted at x).
+    ``classes`` (and ``contrast``) must be those the attributions were computed for (None: predicted
+    at x); with a contrast b the target is y^c - y^b at both ends.
     """
     x = model_input(model, images)
     start = baseline_like(baseline, x)
     logits = model.forward(x, training=False)
     chosen = resolve_classes(classes, logits)
     rows = np.arange(len(x))
-    difference = (logits[rows, chosen] - model.forward(start, training=False)[rows, chosen]).astype(np.float64)
+    start_logits = model.forward(start, training=False)
+
+    def target(values):
+        score = values[rows, chosen].astype(np.float64)
+        return score if contrast is None else score - values[rows, resolve_classes(contrast, logits)]
+    difference = target(logits) - target(start_logits)
     total = np.asarray(attributions, dtype=np.float64).reshape(len(x), -1).sum(axis=1)
     error = np.abs(total - difference)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -165,7 +185,7 @@ def integrated_gradients_completeness(model, images, attributions, classes=None,
 
 
 # -- SmoothGrad -----------------------------------------------------------------------------------
-def noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square):
+def noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square, contrast=None):
     """1/S sum_s g(x + e_s) (or of g^2); the noise of row n * samples + s is drawn in row order from
     default_rng(seed), so the result does not depend on batch_size."""
     x = model_input(model, images)
@@ -176,24 +196,31 @@ def noisy_gradients(model, images, classes, samples, noise, seed, batch_size, sq
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError) as error:
         raise NpnetError(f"option seed must be an integer or None, got {seed!r}: {error}") from None
-    chosen = resolve_classes(classes, model.forward(x, training=False))
+    logits = model.forward(x, training=False)
+    chosen = resolve_classes(classes, logits)
+    against = None if contrast is None else resolve_classes(contrast, logits)
     sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))) if len(x) else np.zeros(0, x.dtype)
     total = np.zeros_like(x)
     for rows in batches(len(x) * samples, batch_size):
         image = np.arange(rows.start, rows.stop) // samples
         e = rng.standard_normal((len(image),) + x.shape[1:], dtype=x.dtype) * sigma[image, None, None, None]
-        gradient, _, _ = input_gradient(model, x[image] + e, chosen[image])
+        gradient, _, _ = input_gradient(model, x[image] + e, chosen[image],
+                                        contrast=None if against is None else against[image])
         present, first = np.unique(image, return_index=True)
         total[present] += np.add.reduceat(gradient ** 2 if square else gradient, first, axis=0)
     return total / samples
 
 
-def smoothgrad(model, images, classes=None, *, samples=50, noise=0.15, seed=0, batch_size=BATCH_ROWS):
+def smoothgrad(model, images, classes=None, contrast=None, *, samples=50, noise=0.15, seed=0,
+               batch_size=BATCH_ROWS):
     """The mean of dy^c/dx over ``samples`` noisy copies, noise std = noise * (max - min) of each image;
     c chosen at the clean x."""
-    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square=False)
+    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square=False,
+                           contrast=contrast)
 
 
-def smoothgrad_squared(model, images, classes=None, *, samples=50, noise=0.15, seed=0, batch_size=BATCH_ROWS):
+def smoothgrad_squared(model, images, classes=None, contrast=None, *, samples=50, noise=0.15, seed=0,
+                       batch_size=BATCH_ROWS):
     """The mean of (dy^c/dx)^2 over the same noisy copies as ``smoothgrad``."""
-    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square=True)
+    return noisy_gradients(model, images, classes, samples, noise, seed, batch_size, square=True,
+                           contrast=contrast)

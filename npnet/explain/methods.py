@@ -1,10 +1,15 @@
 """Every explanation method behind two verbs, and the list of them.
 
-    cam(model, images, method, classes=None, layer=None, upsample=True, preprocessing=None, **options)
+    cam(model, images, method, classes=None, layer=None, upsample=True, preprocessing=None, contrast=None,
+        **options)
         -> float32 (N, H, W), or (N, h, w) at the layer's resolution with upsample=False:
            raw maps after the final ReLU, never normalized
-    attribution(model, images, method, classes=None, preprocessing=None, **options)
+    attribution(model, images, method, classes=None, preprocessing=None, contrast=None, **options)
         -> float32 (N, H, W, C): one value per input value of the model's input (the preprocessed image)
+
+``contrast``: a class b (or one per image): every method then explains why c and not b, its target
+y^c - y^b (p^c - p^b for Score-CAM; the drop of y^c - y^b for occlusion and Ablation-CAM); each
+family's file says how. Eigen-CAM reads no class and ignores it.
 
 ``METHODS`` maps each name to (family, one-line description). Each family lives in its own file and
 its functions take the method's options as keyword arguments; an unknown method, option or layer is
@@ -93,30 +98,32 @@ def model_input(model, images, preprocessing):
     return check_images(model, preprocess(images, preprocessing) if preprocessing is not None else images)
 
 
-def cam(model, images, method="gradcam", classes=None, layer=None, upsample=True, preprocessing=None, **options):
+def cam(model, images, method="gradcam", classes=None, layer=None, upsample=True, preprocessing=None, contrast=None,
+        **options):
     """Class activation maps: float32 (N, H, W) at the input size, or (N, h, w) with upsample=False.
 
     images        : model input (N, H, W, C), or uint8 images with ``preprocessing`` (a checkpoint's spec)
     method        : a name in ``CAM_METHODS``
     classes       : None = each image's predicted class; an int for all; or one id per image
     layer         : the layer to read (default: the last Conv2D)
+    contrast      : None, or a class b (an int, or one per image): explain y^c - y^b
     options       : the method's own settings (``option_names``), e.g. batch_size for scorecam
     """
     entry = lookup(method, CAM_METHODS, "cam")
     check_options(method, entry.function, options)
     images = model_input(model, images, preprocessing)
     target = target_layer(model, layer)
-    maps = run_method(method, entry.function, model, images, classes, target, **options)
+    maps = run_method(method, entry.function, model, images, classes, target, contrast, **options)
     return bilinear_upsample(maps, images.shape[1:3]) if upsample else maps
 
 
-def attribution(model, images, method, classes=None, preprocessing=None, **options):
+def attribution(model, images, method, classes=None, preprocessing=None, contrast=None, **options):
     """Input-space attributions: float32 (N, H, W, C), one value per value of the model's input.
 
-    images, classes, preprocessing: as for ``cam``; method: a name in ``ATTRIBUTION_METHODS``;
+    images, classes, preprocessing, contrast: as for ``cam``; method: a name in ``ATTRIBUTION_METHODS``;
     options: the method's own settings (``option_names``), e.g. steps for integrated_gradients.
     """
     entry = lookup(method, ATTRIBUTION_METHODS, "attribution")
     check_options(method, entry.function, options)
     images = model_input(model, images, preprocessing)
-    return run_method(method, entry.function, model, images, classes, **options)
+    return run_method(method, entry.function, model, images, classes, contrast, **options)

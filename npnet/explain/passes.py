@@ -1,11 +1,13 @@
 """The passes every explanation method is built from: a class's gradient, and a forward from a layer up.
 
-    class_gradient(model, images, classes, stop_at=None, relu_rule='gradient')
-        one forward (inference mode) and one backward from dlogits = onehot(c), so the gradient is
-        dy^c / d(...) of the logit y^c (before the softmax), each image for its own class.
-        Returns (gradient, logits, classes): gradient = dy^c/dx (N, H, W, C) of the model's input, or
-        dy^c/dA of layer ``stop_at``'s output A (then A is ``model.layer(stop_at).output``).
-    input_gradient(model, images, classes, relu_rule='gradient')
+    class_gradient(model, images, classes, stop_at=None, relu_rule='gradient', contrast=None, objective='logit')
+        one forward (inference mode) and one backward from dlogits = dT/dlogits (``target_gradient``),
+        so the gradient is dT / d(...) of each image's target T: by default the logit y^c of its class
+        c (before the softmax); y^c - y^b with a ``contrast`` class b; the cross-entropy loss of c with
+        objective='cross_entropy' (what the attacks climb).
+        Returns (gradient, logits, classes): gradient = dT/dx (N, H, W, C) of the model's input, or
+        dT/dA of layer ``stop_at``'s output A (then A is ``model.layer(stop_at).output``).
+    input_gradient(model, images, classes, relu_rule='gradient', contrast=None, objective='logit')
         ``class_gradient`` down to the input, computed depth-first: slices of images on all cores,
         each on its own copy of the model. What the input-space methods (saliency, guided backprop,
         integrated gradients, ...) call; the same numbers to float32 rounding.
@@ -54,8 +56,38 @@ def onehot_dlogits(logits, classes):
     return dlogits
 
 
-def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient"):
-    """(dy^c/dx, or dy^c/dA at ``stop_at``; logits; classes) from one forward and one backward.
+OBJECTIVES = ("logit", "cross_entropy")
+
+
+def target_gradient(logits, classes, contrast=None, objective="logit"):
+    """dT/dlogits (N, K) for each image's target T, given its class c (``classes``, (N,) ids):
+
+        objective='logit'                   T = y^c                      dT/dy = e_c
+        objective='logit', contrast b       T = y^c - y^b                dT/dy = e_c - e_b
+        objective='cross_entropy'           T = -log softmax(y)_c        dT/dy = softmax(y) - e_c
+
+    ``contrast`` (N,) ids or None; it applies to the 'logit' objective only.
+    """
+    if objective == "cross_entropy":
+        if contrast is not None:
+            raise NpnetError("a contrast class applies to the logit objective only")
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(shifted)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        return probabilities - onehot_dlogits(logits, classes)
+    if objective != "logit":
+        raise NpnetError(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVES)}")
+    dlogits = onehot_dlogits(logits, classes)
+    if contrast is not None:
+        dlogits[np.arange(len(contrast)), contrast] -= 1.0
+    return dlogits
+
+
+def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradient", contrast=None,
+                   objective="logit"):
+    """(dT/dx, or dT/dA at ``stop_at``; logits; classes) from one forward and one backward, T the
+    target of ``target_gradient``: y^c by default, y^c - y^b with ``contrast`` (one class id b, or
+    one per image), the cross-entropy of c with objective='cross_entropy'.
 
     No weight gradients, and no layer keeps its output gradient but ``stop_at``: so each Conv2D
     followed by a MaxPool2D is walked back in one step that skips the pool's zeros
@@ -63,12 +95,14 @@ def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradien
     """
     logits = cached_forward(model, images, keep_from=stop_at)
     chosen = resolve_classes(classes, logits)
-    gradient = model.backward(onehot_dlogits(logits, chosen), stop_at=stop_at, param_grads=False,
+    against = None if contrast is None else resolve_classes(contrast, logits)
+    dlogits = target_gradient(logits, chosen, against, objective)
+    gradient = model.backward(dlogits, stop_at=stop_at, param_grads=False,
                               keep_output_grads=False, relu_rule=relu_rule)
     return gradient, logits, chosen
 
 
-def input_gradient(model, images, classes=None, relu_rule="gradient"):
+def input_gradient(model, images, classes=None, relu_rule="gradient", contrast=None, objective="logit"):
     """``class_gradient`` down to the input (dy^c/dx, logits, classes), depth-first: each slice of
     ``slicing.SLICE_IMAGES`` images goes forward and back before the next, so its caches stay in
     L2/L3 (at batch 256 the whole-batch caches are ~250 MB). The slices run on numba's threads at
@@ -80,9 +114,10 @@ def input_gradient(model, images, classes=None, relu_rule="gradient"):
     starts = range(0, len(images), slicing.SLICE_IMAGES)
     threads = min(inference.default_threads(), len(starts)) if isinstance(model, Sequential) else 1
     if threads <= 1:
-        return class_gradient(model, images, classes, relu_rule=relu_rule)
+        return class_gradient(model, images, classes, relu_rule=relu_rule, contrast=contrast, objective=objective)
     N, K = len(images), model.output_shape[-1]
     requested = None if classes is None else resolve_classes(classes, np.empty((N, K)))  # refuse bad ids first
+    against = None if contrast is None else resolve_classes(contrast, np.empty((N, K)))
     model.layers[0].check_input(images)
     copies, parts = {}, {}
 
@@ -92,7 +127,8 @@ def input_gradient(model, images, classes=None, relu_rule="gradient"):
             copies[thread] = shallow_copy(model)
         part = slice(start, start + slicing.SLICE_IMAGES)
         parts[start] = class_gradient(copies[thread], images[part],
-                                      None if requested is None else requested[part], relu_rule=relu_rule)
+                                      None if requested is None else requested[part], relu_rule=relu_rule,
+                                      contrast=None if against is None else against[part], objective=objective)
 
     with blas.single_threaded():
         for _ in inference.worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error

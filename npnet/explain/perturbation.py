@@ -37,6 +37,11 @@ Occlusion (Zeiler & Fergus 2014, as Captum's ``Occlusion``)               occlus
     attr[v]   = mean of d_p over the windows p that cover the value v         (N, H, W, C)
   N*P forwards. With stride > window some values lie under no window: they get 0 (Captum refuses
   that stride instead). The attribution is the same for the C channels of a pixel.
+
+Contrast (a class b per image, ``contrast``): the score watched is the difference of the two classes'
+  Score-CAM   w_k = softmax(f(x * M_k))_c - softmax(f(x * M_k))_b      (it is defined on probabilities)
+  Ablation    w_k = (s - s_k) / s  with s = y^c - y^b and s_k the same with channel k set to 0
+  Occlusion   d_p = s(x) - s(x with window p set to the baseline),  s = y^c - y^b
 """
 import numbers
 
@@ -48,6 +53,16 @@ from ..engine.inference import predict_logits
 from .gradcam import bilinear_upsample
 from .inputs import whole_option
 from .passes import batches, cached_forward, resolve_classes
+
+
+def class_score(values, rows, chosen, against):
+    """values[rows, c] (logits or probabilities), or values[rows, c] - values[rows, b] with a contrast b."""
+    score = values[np.arange(len(rows)), chosen[rows]]
+    return score if against is None else score - values[np.arange(len(rows)), against[rows]]
+
+
+def contrast_classes(contrast, logits):
+    return None if contrast is None else resolve_classes(contrast, logits)
 
 
 # -- options --------------------------------------------------------------------------------------
@@ -70,11 +85,12 @@ def min_max_scale(maps):
     return (maps - low) / (high - low)
 
 
-def scorecam(model, images, classes, target, *, batch_size=256):
+def scorecam(model, images, classes, target, contrast=None, *, batch_size=256):
     """Score-CAM maps (N, h, w) at ``target``'s resolution, after the ReLU, in the model's dtype."""
     batch_size = whole_option("batch_size", batch_size)
     logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
+    against = contrast_classes(contrast, logits)
     activations = target.output.copy()
     N, h, w, K = activations.shape
     varies = activations.max(axis=(1, 2)) > activations.min(axis=(1, 2))          # (N, K)
@@ -84,19 +100,20 @@ def scorecam(model, images, classes, target, *, batch_size=256):
         n, k = image_of[part], channel_of[part]
         masks = min_max_scale(bilinear_upsample(activations[n, :, :, k], images.shape[1:3]))   # (B, H, W)
         probabilities = softmax(predict_logits(model, images[n] * masks[..., None]))
-        weights[n, k] = probabilities[np.arange(len(n)), chosen[n]]
+        weights[n, k] = class_score(probabilities, n, chosen, against)
     return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
 
 
 # -- Ablation-CAM ---------------------------------------------------------------------------------
-def ablationcam(model, images, classes, target, *, batch_size=256):
+def ablationcam(model, images, classes, target, contrast=None, *, batch_size=256):
     """Ablation-CAM maps (N, h, w) at ``target``'s resolution, after the ReLU, in the model's dtype."""
     batch_size = whole_option("batch_size", batch_size)
     logits = cached_forward(model, images, keep_from=target.name)
     chosen = resolve_classes(classes, logits)
+    against = contrast_classes(contrast, logits)
     activations = target.output.copy()
     N, h, w, K = activations.shape
-    score = logits[np.arange(N), chosen]                                          # y^c (N,)
+    score = class_score(logits, np.arange(N), chosen, against)                    # y^c (N,)
     image_of, channel_of = pairs(N * K, K)      # row n*K + k: image n with channel k ablated
     ablated_scores = np.empty(N * K, dtype=logits.dtype)
     for part in batches(N * K, batch_size):
@@ -104,7 +121,7 @@ def ablationcam(model, images, classes, target, *, batch_size=256):
         ablated = activations[n]                                                  # a copy (B, h, w, K)
         ablated[np.arange(len(n)), :, :, k] = 0
         ablated_logits = predict_logits(model, ablated, after=target.name)
-        ablated_scores[part] = ablated_logits[np.arange(len(n)), chosen[n]]
+        ablated_scores[part] = class_score(ablated_logits, n, chosen, against)
     weights = (score[:, None] - ablated_scores.reshape(N, K)) / score[:, None]    # (N, K)
     return np.maximum(np.einsum("nhwk,nk->nhw", activations, weights), 0)
 
@@ -127,7 +144,7 @@ def window_masks(height, width, window, stride):
     return np.array(masks)
 
 
-def occlusion(model, images, classes, *, window=4, stride=2, baseline=0.0, batch_size=256):
+def occlusion(model, images, classes, contrast=None, *, window=4, stride=2, baseline=0.0, batch_size=256):
     """Occlusion attributions (N, H, W, C) in the logits' dtype."""
     window = whole_option("window", window)
     stride = whole_option("stride", stride)
@@ -138,7 +155,8 @@ def occlusion(model, images, classes, *, window=4, stride=2, baseline=0.0, batch
         raise NpnetError(f"window {window} is larger than the {H}x{W} image")
     logits = predict_logits(model, images)
     chosen = resolve_classes(classes, logits)
-    score = logits[np.arange(N), chosen]                                          # y^c(x) (N,)
+    against = contrast_classes(contrast, logits)
+    score = class_score(logits, np.arange(N), chosen, against)                    # y^c(x) (N,)
     masks = window_masks(H, W, window, stride)                                    # (P, H, W)
     P = len(masks)
     fill = np.asarray(baseline, dtype=images.dtype)
@@ -148,7 +166,7 @@ def occlusion(model, images, classes, *, window=4, stride=2, baseline=0.0, batch
         n, p = image_of[part], window_of[part]
         occluded = np.where(masks[p][..., None], fill, images[n])                 # (B, H, W, C)
         occluded_logits = predict_logits(model, occluded)
-        drops[part] = score[n] - occluded_logits[np.arange(len(n)), chosen[n]]
+        drops[part] = score[n] - class_score(occluded_logits, n, chosen, against)
     flat = masks.reshape(P, H * W).astype(logits.dtype)
     total = (drops.reshape(N, P) @ flat).reshape(N, H, W)                         # sum of d_p over windows
     covering = flat.sum(axis=0).reshape(H, W)                                     # windows per pixel

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..explain import METHODS
 from . import pictures
+from .training_data import NEIGHBOUR_LAYER
 
 HERE = Path(__file__).parent
 FAITHFULNESS_COLUMNS = (("energy_in_box", "energy in box", "higher"), ("pointing_game", "pointing game", "higher"),
@@ -174,7 +175,7 @@ def card_html(card, methods, colorbar):
 
 def influence_html(influence):
     """A mistake's proponents and opponents: the training images that taught its true label, and those
-    that argued against it."""
+    that argued against it; and its neighbours, the training images the net sees it as."""
     if not influence:
         return ""
     rows = []
@@ -185,6 +186,13 @@ def influence_html(influence):
                         for item in influence[side])
         rows.append(f'<div class="influence {side}"><b>{side}</b> <span class="note">{caption}</span>'
                     f'<div class="thumbs">{items}</div></div>')
+    if influence.get("neighbours"):
+        items = "".join(f'<figure><img class="px" src="{item["uri"]}" alt="nearest training image #{item["index"]}, '
+                        f'{e(item["name"])}, cosine {item["similarity"]:.4f}"><figcaption>#{item["index"]}<br>'
+                        f'{e(item["name"])}<br><span class="note">cos {item["similarity"]:.4f}</span></figcaption>'
+                        '</figure>' for item in influence["neighbours"])
+        rows.append(f'<div class="influence neighbours"><b>neighbours</b> <span class="note">in {NEIGHBOUR_LAYER}: '
+                    f'the net sees it as it sees these</span><div class="thumbs">{items}</div></div>')
     return f'<div class="training-data">{"".join(rows)}</div>'
 
 

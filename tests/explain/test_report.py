@@ -348,12 +348,9 @@ def table_rows(page, table_class):
     return rows
 
 
-def test_each_mistake_shows_the_training_images_behind_it_when_the_run_kept_checkpoints(
-        cli, capsys, model_file, data_folder, tmp_path):
-    from npnet.explain.training_data.run import load_run
-    from npnet.explain.training_data.tracin import influence
-    from npnet.data import load_split
-    folder = tmp_path / "run"
+def run_with_checkpoints(model_file, data_folder, folder):
+    """``folder`` as train.py --checkpoint-every leaves it: best.h5 (``model_file``) and two checkpoints
+    of train.p's 40 images. Returns the path of best.h5."""
     (folder / "checkpoints").mkdir(parents=True)
     shutil.copy(model_file, folder / "best.h5")
     model, metadata = checkpoint.load(model_file)
@@ -361,8 +358,18 @@ def test_each_mistake_shows_the_training_images_behind_it_when_the_run_kept_chec
         checkpoint.save(model, folder / "checkpoints" / f"epoch_{epoch:03d}.h5", metadata["class_names"],
                         metadata["preprocessing"], epoch=epoch, learning_rate=0.001 * epoch,
                         train_source=str(data_folder / "train.p"), train_size=40)
-    status, _, _ = run(cli, capsys, "report", "--model", folder / "best.h5", "--data", data_folder, *FEW,
-                       "--out", tmp_path / "out")
+    return folder / "best.h5"
+
+
+def test_each_mistake_shows_the_training_images_behind_it_when_the_run_kept_checkpoints(
+        cli, capsys, model_file, data_folder, tmp_path):
+    from npnet.explain.training_data.run import load_run
+    from npnet.explain.training_data.tracin import influence
+    from npnet.data import load_split
+    folder = tmp_path / "run"
+    _, metadata = checkpoint.load(model_file)
+    status, _, _ = run(cli, capsys, "report", "--model", run_with_checkpoints(model_file, data_folder, folder),
+                       "--data", data_folder, *FEW, "--out", tmp_path / "out")
     assert status == 0
     page = Page((tmp_path / "out" / "report.html").read_text())
     cards = page.all("article", class_="card")
@@ -375,6 +382,34 @@ def test_each_mistake_shows_the_training_images_behind_it_when_the_run_kept_chec
                          test.labels[[first]], layers=["dense_4"], preprocessing=metadata["preprocessing"], top=3)
     assert proponents[0].startswith(f"training image #{expected.proponents[0][0]},")
     assert "last layer (dense_4), exact" in "".join(page.text)
+
+
+def test_each_mistake_card_shows_its_3_nearest_training_images_in_dense_3(cli, capsys, model_file, data_folder,
+                                                                            tmp_path):
+    from npnet.data import load_split
+    best = run_with_checkpoints(model_file, data_folder, tmp_path / "run")
+    status, _, _ = run(cli, capsys, "report", "--model", best, "--data", data_folder, *FEW, "--out", tmp_path / "out")
+    assert status == 0
+    page = Page((tmp_path / "out" / "report.html").read_text())
+    cards = page.all("article", class_="card")
+    shown = [a["alt"] for a in page.all("img") if a["alt"].startswith("nearest training image #")]
+    assert len(page.all("div", class_="neighbours")) == len(cards) > 0 and len(shown) == 3 * len(cards)
+    # brute force: dense_3 after a full forward of the report's model, every cosine in float64
+    net, metadata = checkpoint.load(model_file)
+    test, train = load_split(data_folder / "test.p"), load_split(data_folder / "train.p")
+    mistakes = [int(card["data-title"].lstrip("#")) for card in cards]
+
+    def unit_features(images):
+        net.forward(preprocess(images, metadata["preprocessing"]), training=False)
+        out = net.layer("dense_3").output.astype(np.float64)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+    cosines = unit_features(test.images[mistakes]) @ unit_features(train.images).T
+    order = np.argsort(-cosines, axis=1, kind="stable")[:, :3]
+    found = [re.fullmatch(r"nearest training image #(\d+), (.+), cosine (\S+)", alt).groups() for alt in shown]
+    assert [int(index) for index, _, _ in found] == order.ravel().tolist()
+    assert [name for _, name, _ in found] == [metadata["class_names"][train.labels[i]] for i in order.ravel()]
+    np.testing.assert_allclose([float(cosine) for _, _, cosine in found],
+                               np.take_along_axis(cosines, order, axis=1).ravel(), atol=6e-5)  # printed to 4 places
 
 
 def test_a_bad_audit_json_is_one_line_before_any_work(cli, capsys, model_file, data_folder, tmp_path):

@@ -1,13 +1,15 @@
 """explain.py influence: which training images taught the run its answer for an image (TracInCP).
 
     explain.py influence --run RUN --data test.p --index 17 204 [--top 8] [--layers dense_4] [--exact] [--json]
-    explain.py influence --run RUN sign.png [--true 3]
+    explain.py influence --run RUN sign.png [--true 3] [--layer dense_2]
 
 Scores every image the run trained on for each query image (``npnet.explain.training_data.tracin``),
 summed over the checkpoints ``train.py --checkpoint-every K`` kept in RUN/checkpoints/. A query from
 --data is scored for its label; an image file for --true, else for the class the run predicts.
 Without --exact the scores come from RUN/influence_index.npz when one was built from these
-checkpoints (``explain.py influence-index``), else they are computed exactly. One figure per query
+checkpoints (``explain.py influence-index``), else they are computed exactly. Beside them, each
+query's --top nearest training images in the features of --layer (dense_3 by default), by cosine,
+in the last checkpoint's model (``npnet.explain.training_data.neighbours``). One figure per query
 in --out; --json prints one JSON object instead of the summary lines.
 """
 import json
@@ -22,6 +24,7 @@ from ...explain import model_class_names, resolve_class
 from ...explain.plots import wrap
 from ...explain.training_data.figures import influence_figure
 from ...explain.training_data.gradient_index import INDEX_NAME, load_index, query_index
+from ...explain.training_data.neighbours import image_features, layer_features, nearest
 from ...explain.training_data.per_example import layers_with_weights
 from ...explain.training_data.run import load_run, training_images
 from ...explain.training_data.tracin import influence, top_and_bottom
@@ -30,7 +33,7 @@ from ...io.files import finite_json
 from ..boundary import one_line, whole_number
 from .common import cache_folder, out_dir, positive, read_images, wrote
 
-HELP = "the training images that taught the run its answer (TracIn)"
+HELP = "the training images that taught the run its answer (TracIn), and those nearest in its features"
 PARENTS = ()
 
 
@@ -41,8 +44,12 @@ def add_arguments(parser):
     parser.add_argument("--index", type=index_number, nargs="+", default=[], metavar="N",
                         help="positions of the query images in --data")
     parser.add_argument("--true", help="the class an image file is scored for (default: the predicted class)")
-    parser.add_argument("--top", type=positive, default=8, help="proponents and opponents per query (default 8)")
+    parser.add_argument("--top", type=positive, default=8,
+                        help="proponents, opponents and neighbours per query (default 8)")
     parser.add_argument("--layers", help="comma-separated layers whose weights count (default all)")
+    parser.add_argument("--layer", default="dense_3", help="the layer whose features (after its activation) "
+                        "pick each query's nearest training images, by cosine, in the last checkpoint's model "
+                        "(default dense_3)")
     parser.add_argument("--normalize", action="store_true", help="cosine scores: unit gradients per checkpoint")
     parser.add_argument("--exact", action="store_true", help="compute exactly, without the index")
     parser.add_argument("--train-data", help="where the run's training images are (default: the path its "
@@ -51,6 +58,7 @@ def add_arguments(parser):
 
 
 index_number = whole_number(0)       # argparse type: a position, 0 or more
+FEATURE_BYTES = 2 ** 30              # the most the training set's --layer features may take (float32)
 
 
 def chosen_layers(model, text):
@@ -60,6 +68,31 @@ def chosen_layers(model, text):
                                    [name.strip() for name in text.split(",") if name.strip()])
     except ValueError as error:
         raise NpnetError(f"--layers: {error}") from None
+
+
+def neighbour_layer(model, name):
+    """--layer NAME -> the model's layer of that name; NpnetError listing the layers otherwise."""
+    try:
+        return model.layer(name).name
+    except KeyError:
+        raise NpnetError(f"--layer: no layer named {name}; the model's layers: "
+                         f"{', '.join(layer.name for layer in model.layers)}") from None
+
+
+def check_feature_size(model, layer, count):
+    """Refuse (NpnetError) a layer whose features for ``count`` training images exceed FEATURE_BYTES."""
+    size = 4 * count * int(np.prod(model.layer(layer).output_shape[1:]))
+    if size > FEATURE_BYTES:
+        raise NpnetError(f"--layer {layer}: its features for {count:,} training images take {size / 2 ** 30:.1f} GiB "
+                         f"(the limit is {FEATURE_BYTES / 2 ** 30:.0f} GiB); choose a later layer")
+
+
+def neighbours_of(run, layer, train_images, x, k):
+    """(indices (Q, k) into ``train_images``, cosines (Q, k)): each query's k nearest training images
+    in ``layer``'s features of the model the queries are predicted with. ``x``: the queries' input."""
+    model = predictor(run)
+    return nearest(layer_features(model, x, layer), image_features(model, train_images, run.preprocessing, layer),
+                   min(k, len(train_images)))
 
 
 def queries(args, run, names):
@@ -115,22 +148,29 @@ def run(args):
     model = training_run.final.model
     names = model_class_names(model, training_run.class_names or None)
     layers = chosen_layers(model, args.layers)
+    layer = neighbour_layer(predictor(training_run), args.layer)
     images, keys, labels = queries(args, training_run, names)
     split, rows = training_images(training_run, args.train_data, cache_folder(args))
+    check_feature_size(predictor(training_run), layer, len(rows))
     out = out_dir(args)
     scores, exact = scores_for(args, training_run, layers, split.images[rows], split.labels[rows], images, labels)
     proponents, opponents = top_and_bottom(scores, args.top)
-    predicted = predictor(training_run).predict_proba(run_input(training_run, images)).argmax(axis=1)
+    x = run_input(training_run, images)
+    predicted = predictor(training_run).predict_proba(x).argmax(axis=1)
+    near, similarity = neighbours_of(training_run, layer, split.images[rows], x, args.top)
     tracks = track_groups(split)
     report = {"train_images": int(len(rows)), "checkpoints": len(training_run.checkpoints), "layers": layers,
-              "exact": exact, "normalized": bool(args.normalize), "queries": []}
+              "exact": exact, "normalized": bool(args.normalize), "neighbour_layer": layer, "queries": []}
     for q, key in enumerate(keys):
         def listed(order):
             return [{"index": int(rows[i]), "label": int(split.labels[rows[i]]), "score": float(scores[i, q]),
                      "track": int(tracks[rows[i]])} for i in order]
         entry = {"index" if isinstance(key, int) else "file": key, "label": int(labels[q]),
                  "predicted": int(predicted[q]), "proponents": listed(proponents[q]),
-                 "opponents": listed(opponents[q])}
+                 "opponents": listed(opponents[q]),
+                 "neighbours": [{"index": int(rows[i]), "label": int(split.labels[rows[i]]),
+                                 "similarity": float(s), "track": int(tracks[rows[i]])}
+                                for i, s in zip(near[q], similarity[q])]}
         report["queries"].append(entry)
         figure = influence_figure(
             images[q], f"{'#' + str(key) if isinstance(key, int) else one_line(key)[-28:]}\n"
@@ -140,18 +180,21 @@ def run(args):
             out / f"influence_{q:03d}.png",
             f"TracIn over {len(training_run.checkpoints)} checkpoints, layers: "
             f"{'all' if args.layers is None else ', '.join(layers)}"
-            f"{', cosine' if args.normalize else ''} ({'exact' if exact else 'index'})")
+            f"{', cosine' if args.normalize else ''} ({'exact' if exact else 'index'})",
+            [{**item, "image": split.images[item["index"]]} for item in entry["neighbours"]], layer)
         wrote(figure, quiet=args.json)
         if not args.json:
-            print_summary(entry, names, key)
+            print_summary(entry, names, key, layer)
     if args.json:
         print(json.dumps(finite_json(report), allow_nan=False))
     return 0
 
 
-def print_summary(entry, names, key):
+def print_summary(entry, names, key, layer):
     print(f"{one_line(key)}: label {entry['label']} {one_line(names[entry['label']])}, "
           f"predicted {entry['predicted']} {one_line(names[entry['predicted']])}")
     for side in ("proponents", "opponents"):
         print(f"  {side}: " + ", ".join(f"#{item['index']} ({item['label']}, {item['score']:.3g})"
                                         for item in entry[side]))
+    print(f"  neighbours in {layer}: " + ", ".join(
+        f"#{item['index']} ({item['label']}, cosine {item['similarity']:.4f})" for item in entry["neighbours"]))

@@ -69,7 +69,7 @@ def run(args):
         elif scores is None:
             scores = {"skipped": "not scored (--faithfulness-images 0)"}
         influence, how = training_data.mistake_influence(model.path, data.images[chosen], evaluation.labels[chosen],
-                                                         cache_folder(args))
+                                                         cache_folder(args), model.net, model.spec)
         for card, found in zip(mistakes, influence or []):
             card["influence"] = {side: [{**item, "name": model.names[item["label"]]} for item in items]
                                  for side, items in found.items()}

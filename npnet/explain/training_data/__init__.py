@@ -9,7 +9,7 @@
     confident_learning.py label issues from out-of-sample probabilities (Northcutt et al. 2021)
     cross_validation.py   those probabilities: K folds grouped by track, one short run per fold
     audit.py              the label audit: the pieces above, in order
-    figures.py            a query beside its proponents and opponents; the audit's suspects
+    figures.py            a query beside its proponents, opponents and neighbours; the audit's suspects
 
 docs/training-data.md walks through them on GTSRB.
 """

@@ -1,5 +1,6 @@
 """Figures of the training data behind a prediction: a query beside the training images that
-influenced it (proponents above, opponents below), and a grid of label-audit suspects."""
+influenced it (proponents, then opponents) and those it is nearest to in a layer's features, and a
+grid of label-audit suspects."""
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 
@@ -7,28 +8,54 @@ from ..plots import save, show_image, wrap
 
 PROPONENT_COLOUR = "#1b7837"    # green: lowered the query's loss for its label
 OPPONENT_COLOUR = "#b2182b"     # red: raised it
+NEIGHBOUR_COLOUR = "#4a6a8a"    # slate blue: near in the layer's features, whatever it taught
+
+# the influence figure's layout, in inches
+TITLE = 0.45        # the figure's title band
+LABEL = 0.28        # a row's label line
+CAPTION = 0.62      # a thumbnail's caption: up to five lines of 6.5 pt (a class name wrapped to three)
+THUMB = 1.1         # a thumbnail's side
+GAP = 0.22          # below a row
+COLUMN = 1.35       # a thumbnail's column
+QUERY = 2.0         # the query's column
 
 
 def thumbnail_title(item, names):
-    """'#index  track T' / the class, wrapped / 'score s'."""
+    """'#index  track T' / the class, wrapped / 'score s' (or 'cosine c' for a neighbour)."""
     track = f"  track {item['track']}" if item.get("track") is not None else ""
-    return f"#{item['index']}{track}\n{wrap(names[item['label']], 18)}\nscore {item['score']:.3g}"
+    value = f"score {item['score']:.3g}" if "score" in item else f"cosine {item['similarity']:.4f}"
+    return f"#{item['index']}{track}\n{wrap(names[item['label']], 18)}\n{value}"
 
 
-def influence_figure(query_image, query_title, proponents, opponents, names, path, title=""):
-    """One query (RGB uint8 (32, 32, 3)) and its k proponents and opponents.
+def influence_figure(query_image, query_title, proponents, opponents, names, path, title="",
+                     neighbours=(), neighbour_layer="dense_3"):
+    """One query (RGB uint8 (32, 32, 3)) beside rows of k training images: its proponents, its
+    opponents, and its nearest neighbours in ``neighbour_layer`` (a row left out when empty).
 
-    proponents, opponents: [{'image', 'index', 'label', 'score', 'track'}], in rank order.
+    proponents, opponents: [{'image', 'index', 'label', 'score', 'track'}], in rank order;
+    neighbours: [{'image', 'index', 'label', 'similarity', 'track'}], most similar first.
     """
-    k = max(len(proponents), len(opponents), 1)
-    fig = Figure(figsize=(2.0 + 1.35 * k, 5.2))
-    grid = GridSpec(2, k + 1, figure=fig, width_ratios=[1.6] + [1] * k, wspace=0.25, hspace=0.9,
-                    left=0.02, right=0.99, top=0.80, bottom=0.03)
-    show_image(fig.add_subplot(grid[:, 0]), query_image, query_title, fontsize=8)
-    for row, (items, label, colour) in enumerate(((proponents, "proponents: taught its label", PROPONENT_COLOUR),
-                                                  (opponents, "opponents: argued against it", OPPONENT_COLOUR))):
+    rows = [(items, label, colour) for items, label, colour in (
+        (proponents, "proponents: taught its label", PROPONENT_COLOUR),
+        (opponents, "opponents: argued against it", OPPONENT_COLOUR),
+        (neighbours, f"neighbours in {neighbour_layer}: the net sees it as it sees these", NEIGHBOUR_COLOUR))
+        if len(items)]
+    k = max([len(items) for items, _, _ in rows] + [4])     # four columns at least: room for a row's label
+    row_height = LABEL + CAPTION + THUMB + GAP
+    width, height = QUERY + COLUMN * k, TITLE + row_height * max(len(rows), 1)
+    fig = Figure(figsize=(width, height))
+
+    def axes(left, top, side):  # a square of ``side`` inches, its top-left corner at (left, top) inches
+        return fig.add_axes([left / width, (height - top - side) / height, side / width, side / height])
+
+    query_side = min(QUERY - 0.3, 1.6)
+    show_image(axes(0.15, TITLE + CAPTION + 0.35, query_side), query_image, query_title, fontsize=8)
+    for row, (items, label, colour) in enumerate(rows):
+        top = TITLE + row * row_height
+        fig.text(QUERY / width, 1 - (top + 0.05) / height, label, color=colour, fontsize=9, fontweight="bold",
+                 ha="left", va="top")
         for column, item in enumerate(items):
-            ax = fig.add_subplot(grid[row, column + 1])
+            ax = axes(QUERY + column * COLUMN + (COLUMN - THUMB) / 2, top + LABEL + CAPTION, THUMB)
             show_image(ax, item["image"], thumbnail_title(item, names), fontsize=6.5)
             ax.set_axis_on()
             ax.set_xticks([])
@@ -36,11 +63,8 @@ def influence_figure(query_image, query_title, proponents, opponents, names, pat
             for spine in ax.spines.values():
                 spine.set_edgecolor(colour)
                 spine.set_linewidth(2.5)
-        if items:
-            fig.text(0.02 + 1.6 / (1.6 + k) * 0.97, 0.88 if row == 0 else 0.43, label, color=colour,
-                     fontsize=9, fontweight="bold", ha="left")
     if title:
-        fig.suptitle(title, fontsize=9.5, y=0.985)
+        fig.suptitle(title, fontsize=9.5, y=1 - 0.12 / height, va="top")
     return save(fig, path)
 
 

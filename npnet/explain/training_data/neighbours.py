@@ -1,6 +1,7 @@
 """Nearest training images by cosine similarity of a layer's features.
 
     F = layer_features(model, x)                 x (N, 32, 32, 3) float32 -> F (N, D) float32
+    F = image_features(model, images, spec)      the same from uint8 images and a preprocessing spec
     idx, sim = nearest(Fq, Fr, k)                Fq (Q, D), Fr (N, D) -> (Q, k) int64, (Q, k) float32
 
 The cosine of rows q and r is  cos(q, r) = q . r / (|q| |r|),  in [-1, 1]: 1 for vectors pointing the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...data.preprocessing import preprocess
 from ...engine import inference
 
 QUERY_CHUNK = 256  # query rows per product: a (256, N) float32 block of similarities at a time
@@ -36,6 +38,14 @@ def layer_features(model, x, layer="dense_3", batch_size=1024):
         out = inference.predict_logits(model, batch, before=following)  # the input of the next layer
         features[start:start + len(batch)] = out.reshape(len(batch), -1)
     return features
+
+
+def image_features(model, images, preprocessing, layer="dense_3", batch_size=1024):
+    """``layer_features`` of uint8 images (N, 32, 32, 3) through the checkpoint's ``preprocessing``
+    spec, ``batch_size`` images at a time: the whole set is never held as float32 images."""
+    return np.concatenate([layer_features(model, preprocess(images[start:start + batch_size], preprocessing),
+                                          layer, batch_size)
+                           for start in range(0, max(len(images), 1), batch_size)])  # no image: one empty batch
 
 
 def unit_rows(features):

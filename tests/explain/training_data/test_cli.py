@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from npnet.data import class_names, load_split
+from npnet.data.preprocessing import preprocess
 from npnet.engine.seed_net import seed_net
 from npnet.explain.training_data.confident_learning import find_label_issues
 from npnet.explain.training_data.run import load_run
@@ -46,6 +47,37 @@ def test_influence_json_is_tracin_of_the_run_over_its_training_split(cli, capsys
     assert sorted(p.name for p in tmp_path.glob("influence_*.png")) == ["influence_000.png", "influence_001.png"]
 
 
+def brute_force_neighbours(model, train_images, query_images, layer, k):
+    """(indices, cosines) of each query's k nearest training images: the layer's output after a full
+    ``model.forward``, cosines of every pair in float64, ranked by a stable argsort."""
+    def features(images):
+        model.forward(preprocess(images, {"name": "seed"}), training=False)
+        out = model.layer(layer).output.reshape(len(images), -1).astype(np.float64)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+    cosines = features(query_images) @ features(train_images).T
+    order = np.argsort(-cosines, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(cosines, order, axis=1)
+
+
+@pytest.mark.parametrize("layer", [None, "dense_2", "conv2d_3"])
+def test_influence_json_lists_each_querys_nearest_training_images_by_cosine_in_the_last_checkpoint(
+        cli, capsys, run_folder, data_folder, tmp_path, layer):
+    status, out, _ = run(cli, capsys, "influence", "--run", run_folder, "--data", data_folder / "valid.p",
+                         "--index", "3", "7", "--top", "5", "--json", "--out", tmp_path,
+                         *([] if layer is None else ["--layer", layer]))
+    assert status == 0
+    report = json.loads(out)
+    assert report["neighbour_layer"] == (layer or "dense_3")
+    train, valid = load_split(data_folder / "train.p"), load_split(data_folder / "valid.p")
+    expected, cosines = brute_force_neighbours(load_run(run_folder).final.model, train.images,
+                                               valid.images[[3, 7]], layer or "dense_3", 5)
+    for q, query in enumerate(report["queries"]):
+        assert [n["index"] for n in query["neighbours"]] == list(expected[q])
+        np.testing.assert_allclose([n["similarity"] for n in query["neighbours"]], cosines[q], atol=1e-5)
+        assert all(n["label"] == train.labels[n["index"]] for n in query["neighbours"])
+
+
 def test_influence_answers_from_the_index_once_built(cli, capsys, run_folder, data_folder, tmp_path):
     status, out, _ = run(cli, capsys, "influence-index", "--run", run_folder, "--width", "4")
     assert status == 0 and (run_folder / "influence_index.npz").exists()
@@ -61,6 +93,7 @@ def test_influence_answers_from_the_index_once_built(cli, capsys, run_folder, da
 @pytest.mark.parametrize("argv, message", [
     (["--index", "40"], "holds 40 images; --index 40 is past its end"),
     (["--index", "0", "--layers", "max_pooling2d_1"], "--layers: no layer with weights named max_pooling2d_1"),
+    (["--index", "0", "--layer", "dense_9"], "--layer: no layer named dense_9"),
 ])
 def test_influence_refuses_a_bad_request_in_one_line(cli, capsys, run_folder, data_folder, tmp_path, argv, message):
     status, out, err = run(cli, capsys, "influence", "--run", run_folder, "--data", data_folder / "valid.p",

@@ -9,7 +9,8 @@ import pytest
 
 import npnet
 from npnet.explain.training_data.duplicates import cross_label_copies, leaks
-from npnet.explain.training_data.neighbours import layer_features, nearest
+from npnet.data.preprocessing import preprocess
+from npnet.explain.training_data.neighbours import image_features, layer_features, nearest
 
 
 def cosine_matrix(query, reference):
@@ -98,6 +99,14 @@ def test_layer_features_are_the_layers_output_after_an_inference_forward():
     for name, got in features.items():
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, model.layer(name).output.reshape(10, -1), rtol=1e-5, atol=1e-6)
+
+
+def test_image_features_are_the_layers_output_for_the_preprocessed_images_batch_by_batch(rng):
+    model = npnet.seed_net()
+    images = rng.integers(0, 256, size=(10, 32, 32, 3), dtype=np.uint8)
+    got = image_features(model, images, {"name": "seed"}, "dense_3", batch_size=4)  # batches of 4, 4 and 2
+    model.forward(preprocess(images, {"name": "seed"}), training=False)
+    np.testing.assert_allclose(got, model.layer("dense_3").output, rtol=1e-5, atol=1e-6)
 
 
 def planted(rng, n=60, dims=32):

@@ -30,6 +30,7 @@ class Sequential:
         self.layers = list(layers)
         self.input_shape = (None,) + tuple(input_shape)
         self.seed = seed
+        self.preprocessing = None    # the spec of the file it was loaded from (``npnet.load``), if any
         counts = {}
         for layer in self.layers:
             counts[layer.name_prefix] = counts.get(layer.name_prefix, 0) + 1

@@ -77,7 +77,8 @@ def _save_optimizer(f, optimizer):
 # -- loading --------------------------------------------------------------------------------------
 def load(path, input_shape=None):
     """Read a checkpoint: returns (model, metadata). metadata holds the saved keyword arguments plus
-    'class_names' and 'preprocessing'. Any problem raises CheckpointError naming the file.
+    'class_names' and 'preprocessing' (also kept as ``model.preprocessing``). Any problem raises
+    CheckpointError naming the file.
 
     Checked before any weight is read: the architecture (``checkpoint_checks.plan``: sizes, parameter
     count, activation memory of one image), and, when ``input_shape`` is given (e.g. ``IMAGE_INPUT``),
@@ -112,6 +113,7 @@ def load(path, input_shape=None):
         if clash:
             raise CheckpointError(f"{path}: attribute 'metadata' holds '{clash[0]}', which has an attribute of its own")
         metadata.update(saved or {})
+    model.preprocessing = metadata["preprocessing"]
     return model, metadata
 
 

@@ -47,6 +47,7 @@ def load_model(path, input_shape=None, preprocessing=None):
                                   "a preprocessing spec applies to Keras files only")
         return checkpoint.load(path, input_shape=input_shape)
     model, metadata = load_keras(path, preprocessing=preprocessing)
+    model.preprocessing = metadata.get("preprocessing")
     if input_shape is not None and model.input_shape[1:] != tuple(input_shape):
         expected = "x".join(map(str, input_shape))
         raise CheckpointError(f"{path}: the network takes input of shape {model.input_shape[1:]}, "

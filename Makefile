@@ -11,7 +11,7 @@ ARGS   ?=
 # The tests that need the real data run where it is (they are skipped without NPNET_DATA).
 export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
-.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain bench-influence explain report clean
+.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain bench-influence bench-attacks explain report clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
@@ -77,6 +77,12 @@ RUN ?= $(lastword $(sort $(dir $(wildcard runs/*/checkpoints/epoch_*.h5))))
 INFLUENCE_DATA ?= $(if $(wildcard $(DATA)/valid.p),$(DATA)/valid.p,$(DATA))
 bench-influence: $(STAMP)
 	$(PY) -m npnet.bench --influence $(RUN:/checkpoints/=) --data $(INFLUENCE_DATA) $(ARGS)
+
+# make bench-attacks MODEL=runs/X/best.h5: PGD-20 on 12,630 images of valid.p (repeated) beside Captum and torchattacks
+MODEL ?= $(lastword $(sort $(wildcard runs/*/best.h5)))
+ATTACK_DATA ?= $(if $(wildcard $(DATA)/valid.p),$(DATA)/valid.p,$(DATA))
+bench-attacks: $(STAMP)
+	$(PY) -m npnet.bench --attacks $(MODEL) --data $(ATTACK_DATA) $(ARGS)
 
 explain: $(STAMP)
 	$(PY) explain.py demo --data $(DATA) $(ARGS)

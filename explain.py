@@ -14,6 +14,8 @@
     explain.py influence --run RUN --data SPLIT --index N...   training images that taught each answer (TracIn)
     explain.py influence-index --run RUN                 RUN/influence_index.npz, for fast influence queries
     explain.py audit     --data PATH [--folds 5]         training labels that look wrong, near copies
+    explain.py attack    --model M.h5 IMAGE... [--eps 4]  the smallest change that flips the answer (PGD, FGSM)
+    explain.py robustness --model M.h5 --data PATH      accuracy under attack at several radii, fragile classes
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
 
 Images go through ``npnet.data.images.load_image`` and the checkpoint's own preprocessing, exactly as in

@@ -89,7 +89,12 @@ def parse_args(argv):
                              "(inference, the net exported by npnet.convert), or both (all)")
     parser.add_argument("--influence", metavar="RUN", help="time influence (TracIn, the index) on a run kept "
                         "with --checkpoint-every, its queries the mistakes on --data")
-    parser.add_argument("--data", help="with --influence: the split whose mistakes are the queries")
+    parser.add_argument("--attacks", metavar="MODEL", help="time PGD-20 on --data beside Captum's and "
+                        "torchattacks' PGD on the PyTorch twin (where installed)")
+    parser.add_argument("--images", type=int, default=12630, help="with --attacks: images attacked (default 12,630, "
+                        "the official test split's size; a smaller split is repeated)")
+    parser.add_argument("--data", help="with --influence: the split whose mistakes are the queries; with "
+                        "--attacks: the split attacked")
     parser.add_argument("--queries", type=int, help="with --influence: at most this many mistakes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--out", help="also write the JSON to this file")
@@ -123,6 +128,10 @@ def main(argv=None):
             from .influence import bench_captum
             result["captum"] = bench_captum(args.influence, args.data, queries=args.queries)
         return emit(result, args, format_influence)
+    if args.attacks:
+        from .attacks import bench_attacks, format_attacks
+        runtime.tune()
+        return emit(bench_attacks(args.attacks, args.data, args.images), args, format_attacks)
     if args.explain:
         from .explain_bench import bench_explain, format_explain_table
         return emit(bench_explain(args.batch_size or 256, args.repeats, args.slow_images), args, format_explain_table)

@@ -86,6 +86,10 @@ def parse_args(argv):
                         help="keep the weights of every K-th epoch and the last in OUT/checkpoints/"
                              "epoch_NNN.h5, each with its learning rate, for explain.py influence "
                              "(default 0: none)")
+    parser.add_argument("--adversarial", choices=("fgsm", "pgd"),
+                        help="adversarial training: every batch attacked before its step, FGSM from a random "
+                             "start (Wong et al. 2020) or PGD-7 (Madry et al. 2018), linf (default: off)")
+    parser.add_argument("--adv-eps", type=float, metavar="E", help="the attack's radius in grey levels, e.g. 4")
     parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR/last.h5")
     parser.add_argument("--cache-dir", help="where decoded full-size images are cached (default data/cache)")
@@ -105,7 +109,8 @@ def recipe_from(args):
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
                "distill_weight": args.distill_weight, "temperature": args.temperature,
-               "checkpoint_every": args.checkpoint_every}
+               "checkpoint_every": args.checkpoint_every, "adversarial": args.adversarial,
+               "adv_eps": args.adv_eps}
     try:
         return RECIPES[args.recipe or "seed"].with_options(**options)
     except ValueError as error:
@@ -116,7 +121,7 @@ def recipe_from(args):
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
                    "low_resolution", "perspective", "noise", "jpeg", "mixup", "cutmix", "swa_epochs",
                    "holdout_tracks", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
-                   "teachers", "distill_weight", "temperature", "checkpoint_every")
+                   "teachers", "distill_weight", "temperature", "checkpoint_every", "adversarial", "adv_eps")
 
 
 def refuse_ignored_options(args):

@@ -3,6 +3,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 
 from ..data.preprocessing import PREPROCESSING_METHODS
+from .adversarial import ADVERSARIAL_KINDS
 
 SCHEDULES = ("constant", "cosine")
 
@@ -34,6 +35,8 @@ class Recipe:
     temperature: float = 4.0         # T, softening both the teachers' and the student's probabilities
     holdout_tracks: float = 0.0      # fraction of the training tracks held out and measured (holdout.py)
     checkpoint_every: int = 0        # keep checkpoints/epoch_NNN.h5 every N epochs and the last (0 = none)
+    adversarial: str = "none"        # train on attacked batches: fgsm or pgd (training/adversarial.py)
+    adv_eps: float = 0.0             # their radius, linf, grey levels
 
     def __post_init__(self):
         object.__setattr__(self, "teachers", tuple(str(path) for path in self.teachers))
@@ -56,6 +59,14 @@ class Recipe:
             problems.append(f"perspective corner shift must be in [0, 8] pixels, got {self.perspective}")
         if not 0 <= self.noise <= 64:
             problems.append(f"noise sigma must be in [0, 64], got {self.noise}")
+        if self.adversarial not in ADVERSARIAL_KINDS:
+            problems.append(f"adversarial must be one of {', '.join(ADVERSARIAL_KINDS)}, got {self.adversarial!r}")
+        elif self.adversarial != "none" and not 0 < self.adv_eps <= 64:
+            problems.append(f"adversarial training needs an eps in (0, 64] grey levels, got {self.adv_eps}")
+        elif self.adversarial == "none" and self.adv_eps:
+            problems.append("an adversarial eps needs --adversarial fgsm or pgd")
+        elif self.adversarial != "none" and (self.mixup or self.cutmix or self.teachers):
+            problems.append("adversarial training cannot be combined with mixup, CutMix or distillation")
         if self.checkpoint_every < 0:
             problems.append(f"checkpoint interval must be at least 0 epochs, got {self.checkpoint_every}")
         if not 0 <= self.holdout_tracks <= 0.5:

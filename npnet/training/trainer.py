@@ -58,12 +58,13 @@ from ..engine.optimizers import Adam
 from ..data.preprocessing import fit_preprocessing, preprocess
 from .curves import plot_curves
 from .holdout import split_holdout
+from .adversarial import adversarial_batch
 from .mixing import mix_batch
 from .recipes import Recipe, learning_rate
 from .step import train_step
 from .teachers import Teachers
 
-SHUFFLE, AUGMENT, DROPOUT = 0, 1, 2     # the random streams, kept apart
+SHUFFLE, AUGMENT, DROPOUT, ADVERSARIAL = 0, 1, 2, 3     # the random streams, kept apart
 
 
 def generator(seed, stream, epoch, batch=0):
@@ -238,6 +239,9 @@ class Trainer:
             images = add_noise(images, rng, self.recipe.noise)
         if self.recipe.jpeg:
             images = jpeg(images, rng, self.recipe.jpeg)
+        if self.recipe.adversarial != "none":
+            images = adversarial_batch(self.model, images, labels, self.recipe.adversarial, self.recipe.adv_eps,
+                                       self.spec, generator(self.recipe.seed, ADVERSARIAL, epoch, batch))
         mixed_with = None
         if self.recipe.mixup or self.recipe.cutmix:
             mode, alpha = ("mixup", self.recipe.mixup) if self.recipe.mixup else ("cutmix", self.recipe.cutmix)

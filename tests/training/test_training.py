@@ -127,7 +127,8 @@ def test_distillation_trains_from_teachers_and_resumes_to_the_same_weights(tmp_p
 
 
 @pytest.mark.parametrize("options", [{"perspective": 3.0}, {"noise": 8.0}, {"jpeg": 0.5}, {"mixup": 0.4},
-                                     {"cutmix": 1.0}], ids=lambda options: next(iter(options)))
+                                     {"cutmix": 1.0}, {"adversarial": "fgsm", "adv_eps": 8.0}],
+                         ids=lambda options: next(iter(options)))
 def test_each_augmentation_option_changes_training_and_resumes_to_the_same_weights(tmp_path, data, options):
     recipe = RECIPE.with_options(epochs=2, **options)
     uninterrupted, _ = train(tmp_path, "whole", data, recipe)
@@ -307,7 +308,11 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
                                               ({"perspective": 9.0}, "perspective"), ({"noise": -1.0}, "noise"),
                                               ({"jpeg": 1.5}, "JPEG"), ({"mixup": -0.2}, "mixup"),
                                               ({"mixup": 0.2, "cutmix": 1.0}, "both"),
-                                              ({"epochs": 5, "swa_epochs": 6}, "SWA")])
+                                              ({"epochs": 5, "swa_epochs": 6}, "SWA"),
+                                              ({"adversarial": "free"}, "adversarial must be"),
+                                              ({"adversarial": "fgsm"}, "needs an eps"),
+                                              ({"adv_eps": 4.0}, "needs --adversarial"),
+                                              ({"adversarial": "pgd", "adv_eps": 4.0, "mixup": 0.2}, "combined")])
 def test_a_bad_recipe_is_refused_with_the_reason(options, message):
     with pytest.raises(ValueError, match=message):
         Recipe().with_options(**options)
@@ -372,3 +377,17 @@ def test_a_resumed_run_keeps_its_checkpoints_and_adds_the_rest(tmp_path, data):
     assert resumed.run() == "finished"
     assert sorted(path.name for path in folder.iterdir()) == [f"epoch_{e:03d}.h5" for e in (1, 2, 3, 4)]
     assert all((folder / name).read_bytes() == content for name, content in kept.items())
+
+
+@pytest.mark.parametrize("kind", ["fgsm", "pgd"])
+def test_an_adversarial_batch_stays_within_eps_and_raises_the_loss(data, kind):
+    from npnet.data.preprocessing import preprocess
+    from npnet.engine.losses import softmax_cross_entropy
+    from npnet.engine.seed_net import seed_net
+    from npnet.training.adversarial import adversarial_batch
+    model, spec = seed_net(seed=1), {"name": "seed"}
+    images, labels = data[0].images[:16], data[0].labels[:16]
+    attacked = adversarial_batch(model, images, labels, kind, 6.0, spec, np.random.default_rng(0))
+    assert np.abs(attacked - images.astype(np.float32)).max() <= 6 and 0 <= attacked.min() and attacked.max() <= 255
+    loss = [softmax_cross_entropy(model.forward(preprocess(x, spec)), labels)[0] for x in (images, attacked)]
+    assert loss[1] > loss[0]

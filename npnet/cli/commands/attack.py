@@ -17,6 +17,7 @@ from ...explain import grad_cam, resolve_class
 from ...explain.attacks import minimal_flip, pgd
 from ...explain.attacks.figures import attack_figure
 from ...explain.attacks.pixels import NORMS
+from ...explain.plots import wrap
 from ...io.errors import NpnetError
 from ...io.files import finite_json
 from ..boundary import one_line, whole_number
@@ -37,7 +38,8 @@ def add_arguments(parser):
     parser.add_argument("--target", metavar="ID_OR_NAME", help="push every image towards this class (targeted)")
     parser.add_argument("--true", action="extend", nargs="+", default=[], metavar="ID_OR_NAME",
                         help="the class to move away from (untargeted; default: the predicted class)")
-    parser.add_argument("--eps", type=radii, default=[4.0], help="the radius in grey levels (default 4)")
+    parser.add_argument("--eps", default="4", help="the radius in grey levels (default 4): up to 255 for linf, "
+                        "up to 255 * sqrt(32 * 32 * 3) = 14,133 for l2")
     parser.add_argument("--norm", choices=NORMS, default="linf", help="linf (default) or l2")
     parser.add_argument("--steps", type=positive, default=20, help="PGD steps (default 20; 1 = FGSM)")
     parser.add_argument("--step-size", type=float, help="grey levels per step (default 2.5 eps / steps; eps for 1 step)")
@@ -49,9 +51,11 @@ def add_arguments(parser):
 def run(args):
     if bool(args.images) == bool(args.data) or bool(args.data) != bool(args.index):
         raise NpnetError("attack: give image files, or --data with --index (not both)")
-    if len(args.eps) != 1:
+    largest = 255.0 if args.norm == "linf" else float(np.floor(255 * np.sqrt(32 * 32 * 3)))
+    eps = radii(args.eps, largest)
+    if len(eps) != 1:
         raise NpnetError("--eps: give one radius")
-    eps = args.eps[0]
+    eps = eps[0]
     model = Model(args.model)
     if args.data:
         images, paths, labels = images_from_data(args, model)
@@ -89,7 +93,9 @@ def run(args):
         x_before, x_after = model.input(images[n:n + 1]), preprocess(adversarial[n:n + 1], model.spec)
         maps = [grad_cam(model.net, x_before, c0, contrast=other, relu=False)[0],
                 grad_cam(model.net, x_after, other, contrast=c0, relu=False)[0]]
-        titles = [f"why {c0} and not {other}\n(on the image)", f"why {other} and not {c0}\n(on the attacked image)"]
+        short = [wrap(model.names[c], 18) for c in (c0, other)]
+        titles = [f"why {short[0]},\nnot {short[1]}\n(Grad-CAM, image)",
+                  f"why {short[1]},\nnot {short[0]}\n(Grad-CAM, attacked)"]
         what = (f"minimal {args.norm} radius {radius[n]:.3g}" if args.minimal
                 else f"{'targeted ' if targeted else ''}PGD-{args.steps} {args.norm} eps {eps:g}")
         name = Path(path).name

@@ -24,16 +24,16 @@ PARENTS = ("model", "data")
 MARGIN = {"high": 16.0, "tolerance": 0.5, "steps": 10}
 
 
-def radii(text):
-    """--eps 1,2,4,8 -> [1.0, 2.0, 4.0, 8.0]: numbers in (0, 255]."""
+def radii(text, top=255.0):
+    """--eps 1,2,4,8 -> [1.0, 2.0, 4.0, 8.0]: numbers in (0, top] (255: the largest linf change)."""
     values = []
     for part in text.split(","):
         try:
             value = float(part)
         except ValueError:
             raise NpnetError(f"--eps {text!r}: expected numbers separated by commas, e.g. 1,2,4,8") from None
-        if not np.isfinite(value) or not 0 < value <= 255:
-            raise NpnetError(f"--eps {text!r}: each radius must be in (0, 255] grey levels, got {part}")
+        if not np.isfinite(value) or not 0 < value <= top:
+            raise NpnetError(f"--eps {text!r}: each radius must be in (0, {top:g}] grey levels, got {part}")
         values.append(value)
     return values
 

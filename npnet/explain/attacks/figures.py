@@ -9,6 +9,11 @@ ATTACK_COLOURS = {"fgsm": "#e08214", "pgd10": "#5e3c99", "pgd20": "#1b7837"}
 
 
 def robustness_figure(table, path, title=""):
+    """``robustness_plot`` written to ``path``."""
+    return save(robustness_plot(table, title), path)
+
+
+def robustness_plot(table, title=""):
     """Accuracy (%) against eps (pixel units, 0 = clean) for each attack of ``robust_accuracy``'s table."""
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.add_subplot()
@@ -26,7 +31,7 @@ def robustness_figure(table, path, title=""):
     ax.legend(title=f"{table['images']:,} images", fontsize=8)
     ax.set_title(title or "robust accuracy (linf, untargeted)", fontsize=10)
     fig.tight_layout()
-    return save(fig, path)
+    return fig
 
 
 def margins_figure(rows, path, title=""):
@@ -58,9 +63,9 @@ def attack_figure(original, adversarial, before, after, maps, map_titles, names,
     """One image attacked: the image, the attacked image, the change amplified; the top classes'
     probabilities before and after; contrastive maps (``maps``: (H, W) each, signed) beside them."""
     columns = 3 + len(maps)
-    fig = Figure(figsize=(2.3 * columns, 5.4))
-    grid = GridSpec(2, columns, figure=fig, height_ratios=[1.25, 1], hspace=0.55, wspace=0.35,
-                    left=0.03, right=0.98, top=0.84, bottom=0.06)
+    fig = Figure(figsize=(2.45 * columns + 0.4, 4.6))
+    grid = GridSpec(2, columns, figure=fig, height_ratios=[1.5, 1], hspace=0.35, wspace=0.55,
+                    left=0.06, right=0.97, top=0.86, bottom=0.1)
     change = adversarial - original.astype(np.float32)
     c0, c1 = int(before.argmax()), int(after.argmax())
     show_image(fig.add_subplot(grid[0, 0]), original.astype(np.uint8),
@@ -75,7 +80,10 @@ def attack_figure(original, adversarial, before, after, maps, map_titles, names,
         show_image(ax, original.astype(np.uint8) if n == 0 else np.round(adversarial).astype(np.uint8), text, 7)
         artist = ax.imshow(signed, cmap=DIVERGING, vmin=-top_value, vmax=top_value, alpha=0.6,
                            interpolation="nearest")
-        fig.colorbar(artist, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=6)
+        bar = fig.colorbar(artist, ax=ax, fraction=0.046, pad=0.03)
+        bar.ax.tick_params(labelsize=6)
+        bar.formatter.set_powerlimits((-2, 2))
+        bar.ax.yaxis.get_offset_text().set_fontsize(6)
     classes = list(dict.fromkeys([c0, c1] + list(np.argsort(-np.maximum(before, after))[:top])))[:top]
     ax = fig.add_subplot(grid[1, :])
     positions = np.arange(len(classes))

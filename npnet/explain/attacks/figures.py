@@ -21,14 +21,14 @@ def robustness_plot(table, title=""):
         eps = [0.0] + [float(key) for key in row]
         accuracy = [100 * table["clean"]] + [100 * value for value in row.values()]
         ax.plot(eps, accuracy, marker="o", label=name, color=ATTACK_COLOURS.get(name))
-        for x, y in zip(eps[1:], accuracy[1:]):
-            ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7,
-                        color=ATTACK_COLOURS.get(name, "black"))
+        ax.annotate(f"{accuracy[-1]:.1f}%", (eps[-1], accuracy[-1]), textcoords="offset points", xytext=(6, -3),
+                    fontsize=7.5, color=ATTACK_COLOURS.get(name, "black"))
     ax.set_xlabel("eps: largest change of any pixel value (grey levels of 255)")
     ax.set_ylabel("accuracy under attack (%)")
     ax.set_ylim(0, 101)
     ax.grid(alpha=0.3)
-    ax.legend(title=f"{table['images']:,} images", fontsize=8)
+    ax.legend(title=f"clean: {100 * table['clean']:.2f}% of {table['images']:,}", fontsize=8, title_fontsize=8)
+    ax.set_xlim(right=max(float(key) for row in table["attacks"].values() for key in row) * 1.12)
     ax.set_title(title or "robust accuracy (linf, untargeted)", fontsize=10)
     fig.tight_layout()
     return fig
@@ -38,14 +38,15 @@ def margins_figure(rows, path, title=""):
     """Per class, the mean minimal-flip radius (``rows``: [{'name', 'mean_margin', 'n'}]), smallest
     (most fragile) at the top."""
     rows = sorted(rows, key=lambda row: row["mean_margin"])
-    fig = Figure(figsize=(7.2, 0.2 * len(rows) + 1.3))
+    fig = Figure(figsize=(7.2, 0.2 * len(rows) + 1.4))
     ax = fig.add_subplot()
+    ax.set_ylim(len(rows) - 0.5, -0.5)
     values = [row["mean_margin"] for row in rows]
     ax.barh(range(len(rows)), values, color="#4575b4")
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([f"{wrap(row['name'], 40)} ({row['n']})" for row in rows], fontsize=6.5)
-    ax.invert_yaxis()
-    ax.set_xlabel("mean minimal flip radius, linf (grey levels of 255); images that did not flip count as the search's top")
+    ax.set_xlabel("mean minimal flip radius, linf, grey levels of 255 (class size in brackets;\n"
+                  "an image not flipped within the search's top counts as the top)")
     ax.xaxis.label.set_size(7.5)
     ax.set_title(title or "how far each class is from a change of prediction", fontsize=10)
     ax.grid(axis="x", alpha=0.3)

@@ -86,8 +86,8 @@ def bench_attacks(model_path, data, count=12630):
         result["torchattacks_note"] = "torchattacks is not installed: pip install -e '.[attacks]'"
     else:
         attack = torchattacks.PGD(net, eps=EPS / 255, alpha=STEP / 255, steps=STEPS, random_start=False)
-        theirs, result["torchattacks_s"] = timed(lambda: attack(unit, target).numpy())
-        result["torchattacks_agreement"] = agreement(ours, theirs)
+        torchattacks_result, result["torchattacks_s"] = timed(lambda: attack(unit, target).numpy())
+        result["torchattacks_agreement"] = agreement(ours, torchattacks_result)
     try:
         from captum.robust import PGD
     except ImportError:
@@ -98,6 +98,8 @@ def bench_attacks(model_path, data, count=12630):
         theirs, result["captum_s"] = timed(lambda: attack.perturb(unit, radius=EPS / 255, step_size=STEP / 255,
                                                                   step_num=STEPS, target=target).detach().numpy())
         result["captum_agreement"] = agreement(ours, theirs)
+        if "torchattacks_s" in result:
+            result["captum_vs_torchattacks_max_diff"] = float(np.abs(theirs - torchattacks_result).max() * 255)
     return result
 
 
@@ -115,4 +117,6 @@ def format_attacks(result):
                          f"{agree['share_within_0.01']:.4%} of values within 0.01)")
         elif f"{name}_note" in result:
             lines.append(f"  {result[f'{name}_note']}")
+    if "captum_vs_torchattacks_max_diff" in result:
+        lines.append(f"  Captum against torchattacks: max diff {result['captum_vs_torchattacks_max_diff']:.2g} grey levels")
     return "\n".join(lines)

@@ -16,6 +16,7 @@
     explain.py audit     --data PATH [--folds 5]         training labels that look wrong, near copies
     explain.py attack    --model M.h5 IMAGE... [--eps 4]  the smallest change that flips the answer (PGD, FGSM)
     explain.py robustness --model M.h5 --data PATH      accuracy under attack at several radii, fragile classes
+    explain.py concepts  --model M.h5 --data DIR --class C   TCAV: does the class use a shape, colour, digits (--json)
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
 
 Images go through ``npnet.data.images.load_image`` and the checkpoint's own preprocessing, exactly as in

@@ -11,7 +11,7 @@ ARGS   ?=
 # The tests that need the real data run where it is (they are skipped without NPNET_DATA).
 export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../shared/gtsrb),)
 
-.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain bench-influence bench-attacks explain report clean
+.PHONY: help install train train-best test test-all tutorials bench bench-torch bench-explain bench-influence bench-attacks explain report walkthrough clean
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch and ONNX Runtime"
 	@echo "make explain    Grad-CAM and error gallery for the latest trained model"
 	@echo "make report     explain_out/report.html: the newest model's whole debugging story, one web page"
+	@echo "make walkthrough one validation image forward and backward through the newest model, every number clickable"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -90,6 +91,12 @@ explain: $(STAMP)
 # the newest runs/*/best.h5 on the validation split, every explanation method (ARGS="--images a.png ...")
 report: $(STAMP)
 	$(PY) explain.py report --data $(DATA) --split valid $(ARGS)
+
+# a validation Stop sign walked forward and backward through the newest runs/*/best.h5: one offline web page
+# (explain_out/walkthrough_*.html; WALKTHROUGH_INDEX=N for another image, ARGS="--class C" for another loss)
+WALKTHROUGH_INDEX ?= 2545
+walkthrough: $(STAMP)
+	$(PY) explain.py walkthrough --data $(DATA) --split valid --index $(WALKTHROUGH_INDEX) $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

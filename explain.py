@@ -18,6 +18,7 @@
     explain.py robustness --model M.h5 --data PATH      accuracy under attack at several radii, fragile classes
     explain.py concepts  --model M.h5 --data DIR --class C   TCAV: does the class use a shape, colour, digits (--json)
     explain.py demo      --data PATH [--model M.h5]     what `make explain` runs, on the validation split
+    explain.py walkthrough IMAGE | --data SPLIT --index N   one image forward and backward, every unit clickable
 
 Images go through ``npnet.data.images.load_image`` and the checkpoint's own preprocessing, exactly as in
 training. Figures go to --out (default explain_out/); every path written is printed. A user error

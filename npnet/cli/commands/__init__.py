@@ -5,12 +5,13 @@ Each module has HELP (one line), PARENTS (the shared option groups it takes: "mo
 ``ALIASES`` gives other names a command also answers to.
 """
 from . import (attack, attribute, audit, compare, concepts, demo, evaluate, faithfulness, features, gradcam,
-               influence, influence_index, mistakes, predict, report, robustness)
+               influence, influence_index, mistakes, predict, report, robustness, walkthrough)
 
 COMMANDS = {
     "predict": predict, "features": features, "gradcam": gradcam, "attribute": attribute,
     "compare": compare, "evaluate": evaluate, "mistakes": mistakes, "demo": demo, "faithfulness": faithfulness,
     "report": report, "influence": influence, "influence-index": influence_index,
     "audit": audit, "attack": attack, "robustness": robustness, "concepts": concepts,
+    "walkthrough": walkthrough,
 }
 ALIASES = {"mistakes": ["errors"]}

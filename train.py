@@ -23,7 +23,7 @@ from npnet.runtime.process import tune
 tune()  # before numpy loads: OpenBLAS reads the thread settings then (npnet/runtime/process.py)
 
 from npnet.cli import boundary as cli
-from npnet.data import class_names, load_gtsrb
+from npnet.data import cache, class_names, load_gtsrb
 from npnet.data.preprocessing import PREPROCESSING_METHODS
 from npnet.io import checkpoint
 from npnet.io.errors import NpnetError
@@ -75,7 +75,7 @@ def parse_args(argv):
                         help="distill from this trained checkpoint (repeat for an ensemble); needs --distill-weight")
     parser.add_argument("--distill-weight", type=float,
                         help="a in (1 - a) CE + a T^2 KL(teachers || student) (default 0: no distillation)")
-    parser.add_argument("--temperature", type=float, help="T of the distillation (default 4)")
+    parser.add_argument("--temperature", type=float, help="T of the distillation, 0.1 to 100 (default 4)")
     parser.add_argument("--label-smoothing", type=float, help="targets (1 - s) onehot + s / 43 (default 0)")
     parser.add_argument("--weight-decay", type=float, help="decoupled weight decay on kernels (default 0)")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
@@ -155,7 +155,9 @@ def main(argv=None):
     else:
         recipe = recipe_from(args)                        # bad values are refused before any data is read
         out = cli.prepare_out(args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
-    splits = load_gtsrb(args.data, cache_dir=args.cache_dir, download=not args.no_download, progress=progress)
+    cache_dir = (cli.check_cache_dir(args.cache_dir) if args.cache_dir is not None
+                 else cli.check_cache_dir(cache.CACHE_DIR, "the cache folder (the default of --cache-dir)"))
+    splits = load_gtsrb(args.data, cache_dir=cache_dir, download=not args.no_download, progress=progress)
     names = class_names(args.data)
     train, valid = splits["train"], splits["valid"]
     for split in ("train", "valid"):

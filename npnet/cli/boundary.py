@@ -11,14 +11,18 @@ a backspace, a Unicode line separator or direction override) that a file name, a
 layer name smuggles into any line is written as its escape; newlines, carriage returns (progress
 bars) and tabs the tool writes itself pass. A user string printed inside a line also goes through
 ``one_line``, so that its own newlines cannot forge a line either.
+
+The library's own notices (``NpnetWarning``: a cache that cannot be written) are printed as one line
+``tool: warning: ...``; any other warning keeps Python's format, as it would be a bug to fix at its source.
 """
 import argparse
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
-from ..io.errors import NpnetError
+from ..io.errors import NpnetError, NpnetWarning
 from ..io.text import escaped
 
 EXPECTED = (NpnetError, OSError, MemoryError)
@@ -62,7 +66,9 @@ def run(prog, main, argv=None, debug=None):
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Escaped(stdout), Escaped(stderr)
     try:
-        return main(argv)
+        with warnings.catch_warnings():         # restores showwarning afterwards
+            warnings.showwarning = one_line_notices(prog, warnings.showwarning)
+            return main(argv)
     except EXPECTED as error:
         if debug:
             raise
@@ -73,6 +79,17 @@ def run(prog, main, argv=None, debug=None):
         return 130
     finally:
         sys.stdout, sys.stderr = stdout, stderr
+
+
+def one_line_notices(prog, show):
+    """A ``warnings.showwarning`` that prints an ``NpnetWarning`` as ``prog: warning: <message>`` (one
+    line, escaped) and hands every other warning to ``show``."""
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, NpnetWarning):
+            print(f"{prog}: warning: {one_line(str(message))}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+    return showwarning
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -97,6 +114,20 @@ def whole_number(low, high=None):
         return value
     parse.__name__ = f"whole number >= {low}" if high is None else f"whole number from {low} to {high}"
     return parse
+
+
+def check_cache_dir(path, option="--cache-dir"):
+    """``path`` as a Path, once it is a folder or could be made one: NpnetError naming it (and
+    ``option``, the flag that chose it) when it, or a folder on the way to it, exists and is not a
+    folder. Checked before any data is read; nothing is created (a cache may never be needed)."""
+    path = Path(path)
+    for part in (path, *path.parents):
+        if os.path.lexists(part):
+            if part.is_dir():
+                return path
+            what = "exists and is not a folder" if part == path else f"cannot be made: {part} is not a folder"
+            raise NpnetError(f"{path}: {option} {what}")
+    return path
 
 
 def prepare_out(path):

@@ -28,6 +28,7 @@ from npnet.data.names import OFFICIAL_NAMES
 from npnet.data.pickles import read_pickle
 from npnet.data.splits import track_split
 from npnet.data.tree import open_trees
+from npnet.io.checkpoint_checks import long_name_problem
 from npnet.io.errors import DataError
 from npnet.io.reading import MAX_CSV_BYTES, outside, read_regular
 
@@ -139,4 +140,7 @@ def _read_names(file: Path) -> list[str]:
         raise DataError(f"{file}: expected columns ClassId,SignName with whole-number ClassIds") from None
     if sorted(names) != list(range(NUM_CLASSES)):
         raise DataError(f"{file}: names {len(names)} classes, expected ClassIds 0..{NUM_CLASSES - 1}")
+    problem = long_name_problem(names[i] for i in range(NUM_CLASSES))
+    if problem:
+        raise DataError(f"{file}: {problem}")
     return [names[i] for i in range(NUM_CLASSES)]

@@ -24,7 +24,7 @@ import numpy as np
 
 from npnet.data.dataset import IMAGE_SHAPE, Dataset
 from npnet.data.tree import Located
-from npnet.io.errors import DataError
+from npnet.io.errors import DataError, NpnetWarning
 from npnet.io.reading import MAX_SPLIT_IMAGES, open_regular
 
 CACHE_DIR = Path("data/cache")
@@ -50,7 +50,8 @@ def cached(located: Located, name: str, cache_dir=None, progress: bool = True) -
     try:
         _write_atomically(path, dataset)
     except OSError as error:  # a read-only or full disk costs speed next time, not this load
-        warnings.warn(f"{path}: cannot write the cache ({error}); the images will be decoded again next time")
+        warnings.warn(f"{path}: cannot write the cache ({error.strerror or error}); the images will be "
+                      "decoded again next time", NpnetWarning)
     return dataset
 
 

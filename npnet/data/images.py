@@ -97,8 +97,14 @@ def _gray_to_8bit(image: Image.Image) -> Image.Image:
     I;16 (16-bit PNG)       : 0..65535 -> 0..255
     I (32-bit integers)     : by the largest value: <= 255 kept, <= 65535 as 16-bit, else as 32-bit
     F (floats)              : 0..1 -> 0..255 when no value exceeds 1, else clipped to 0..255
+
+    A float pixel that is NaN or infinite (a float TIFF can hold them) is no grey level: ValueError,
+    which ``load_image`` reports as the file's one line.
     """
     values = np.asarray(image).astype(np.float64)
+    bad = np.count_nonzero(~np.isfinite(values))
+    if bad:
+        raise ValueError(f"{bad:,} of its {values.size:,} pixels are NaN or infinite, not grey levels")
     top = float(values.max()) if values.size else 0.0
     if image.mode.startswith("I;16"):
         scale = 255 / 65535

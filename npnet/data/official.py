@@ -26,7 +26,7 @@ import numpy as np
 from npnet.data.annotations import check_files_exist, read_annotations, scaled_boxes
 from npnet.data.dataset import UNKNOWN_TRACK, Dataset
 from npnet.data.tree import Located, read_images
-from npnet.io.errors import DataError
+from npnet.io.errors import DataError, NpnetWarning
 
 CLASS_CSV = re.compile(r"^(?P<root>(?:.*/)?)(?P<id>\d{5})/GT-(?P=id)\.csv$")
 TRAINING_FILE = re.compile(r"^(?P<track>\d{5})_(?P<frame>\d{5})\.ppm$")
@@ -66,7 +66,8 @@ def find_test(trees) -> Located | None:
             break
     else:
         if any(n.endswith("Final_Test/Images/00000.ppm") for tree in trees for n in tree.names):
-            warnings.warn(f"found the official test images but no {TEST_CSV} with their ClassIds: no test split")
+            warnings.warn(f"found the official test images but no {TEST_CSV} with their ClassIds: no test split",
+                          NpnetWarning)
         return None
     table = read_annotations(csv_tree, csv_name, file_column="Filename", delimiter=";")
     if not table["files"]:

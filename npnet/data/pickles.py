@@ -11,17 +11,15 @@ A pickle can run any code while it loads, so these files are read with ``SafeUnp
 the few NumPy functions an array needs to rebuild itself and refuses everything else before it runs.
 
 A pickle can also declare more than it holds. Every byte of a real array comes from the file, so what
-the reader builds is bounded by the file's size (``budget``): the bytes the allowed text codec makes
-(a memoized string encoded again and again), the arrays ``_reconstruct`` allocates, and the arrays in
-the dict (a view with zero strides declaring a million images over a few bytes) are all counted
-against it, and a pickle that declares more is refused before anything that large is built or copied.
+the reader builds is bounded by the file's size: what the admitted calls build (``npnet.data.unpickler``:
+a memoized string or buffer passed to them again and again) is charged as it is built, and the arrays in
+the dict (a view with zero strides declaring a million images over a few bytes) are summed before any
+copy; a pickle that declares more is refused before anything that large is built or copied.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -30,68 +28,10 @@ from npnet.data.annotations import scaled_boxes
 from npnet.data.dataset import IMAGE_SHAPE, UNKNOWN_TRACK, Dataset
 from npnet.io.errors import DataError
 from npnet.io.reading import MAX_PICKLE_BYTES, open_regular
+from npnet.data.unpickler import Refused, SafeUnpickler, TooLarge
 
-# (module, name) pairs that rebuild arrays, dtypes and scalars; "numpy.core" before NumPy 2, "numpy._core" after.
-ALLOWED_GLOBALS = {
-    (package + module, name)
-    for package in ("numpy.core", "numpy._core")
-    for module, name in [
-        (".multiarray", "_reconstruct"),
-        (".multiarray", "scalar"),
-        (".numeric", "_frombuffer"),  # protocol 5 arrays
-    ]
-} | {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),  # protocol 2 pickles store bytes as _codecs.encode(text, "latin1")
-}
 KEYS = ("features", "labels", "sizes", "coords")
-
-
 SLACK_BYTES = 64 * 1024     # what a pickle may build beyond its own size (headers, small arrays)
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds only NumPy arrays, dicts, lists and scalars, and builds at most
-    ``budget`` bytes through the text codec and ``_reconstruct`` (the file's size, plus slack)."""
-
-    def __init__(self, file, budget: int):
-        super().__init__(file)
-        self.budget = budget
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in ALLOWED_GLOBALS:
-            raise _Refused(f"{module}.{name}")
-        found = super().find_class(module, name)
-        if (module, name) == ("_codecs", "encode"):
-            return self._encode
-        if name == "_reconstruct":
-            return lambda subtype, shape, dtype: found(subtype, self._spend(shape, np.dtype(dtype).itemsize), dtype)
-        return found
-
-    def _spend(self, shape, itemsize: int):
-        count = 1
-        for dimension in np.atleast_1d(np.asarray(shape, dtype=np.int64)):
-            count *= max(int(dimension), 0)
-        self._charge(count * itemsize)
-        return shape
-
-    def _encode(self, text, encoding="utf-8", errors="strict"):
-        self._charge(len(text))
-        return codecs.encode(text, encoding, errors)
-
-    def _charge(self, size: int):
-        self.budget -= size
-        if self.budget < 0:
-            raise _TooLarge()
-
-
-class _Refused(Exception):
-    """A global the pickle asked for and ``SafeUnpickler`` would not give."""
-
-
-class _TooLarge(Exception):
-    """The pickle builds more than its own size could hold."""
 
 
 def read_pickle(path) -> Dataset:
@@ -127,10 +67,11 @@ def load_dict(path) -> dict:
             size = os.fstat(file.fileno()).st_size
             if size == 0:
                 raise DataError(f"{path}: is empty (0 bytes), not a pickle")
-            raw = SafeUnpickler(file, size + SLACK_BYTES).load()
-    except _TooLarge:
-        raise DataError(f"{path}: declares more data than its {size:,} bytes hold; refused") from None
-    except _Refused as refused:
+            raw = SafeUnpickler(file, 2 * size + SLACK_BYTES).load()
+    except TooLarge as error:
+        reason = str(error) or f"declares more data than its {size:,} bytes hold"
+        raise DataError(f"{path}: {reason}; refused") from None
+    except Refused as refused:
         raise DataError(
             f"{path}: refuses to load pickle global '{refused}' "
             "(only NumPy arrays, dicts, lists and scalars are allowed)"

@@ -8,7 +8,9 @@ a small JSON-able dict stored in every checkpoint, so a model is always fed the 
 
 Methods (images x in 0..255, shape (N, H, W, 3)):
     seed               x / 255 - 0.5                                    the seed's scaling, to [-0.5, 0.5]
-    standardize        (x - mean[c]) / std[c]                           per channel, training-set statistics
+    standardize        (x - mean[c]) / max(std[c], 1)                   per channel, training-set statistics
+                                                                        (a channel the training images hold
+                                                                        constant is divided by 1 grey level)
     image_standardize  (x - mean(x_n)) / max(std(x_n), 1/sqrt(size))   per image, as TensorFlow's
                                                                         per_image_standardization
     center_standardize clip((x - mean(c_n)) / max(std(c_n), 1/sqrt(size)), -4, 4) with c_n the
@@ -32,18 +34,20 @@ import math
 import numpy as np
 
 PREPROCESSING_METHODS = ("seed", "standardize", "image_standardize", "center_standardize", "equalize", "lcn")
+MIN_STD = 1.0        # grey levels: the smallest per-channel std 'standardize' divides by
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)   # ITU-R BT.601 weights
 
 
 def fit_preprocessing(method, train_images=None):
-    """The spec for ``method``; 'standardize' measures the per-channel mean and std of train_images."""
+    """The spec for ``method``; 'standardize' measures the per-channel mean and std of train_images,
+    the std at least ``MIN_STD`` (one grey level: a constant channel would be divided by 0)."""
     if method not in PREPROCESSING_METHODS:
         raise ValueError(f"unknown preprocessing {method!r}: choose one of {', '.join(PREPROCESSING_METHODS)}")
     spec = {"name": method}
     if method == "standardize":
         pixels = np.asarray(train_images, dtype=np.float64).reshape(-1, train_images.shape[-1])
         spec["mean"] = pixels.mean(axis=0).round(6).tolist()
-        spec["std"] = pixels.std(axis=0).round(6).tolist()
+        spec["std"] = np.maximum(pixels.std(axis=0), MIN_STD).round(6).tolist()
     return spec
 
 

@@ -18,18 +18,26 @@
         outputs of the seed net (conv2d_1's and the pools' winners below conv2d_3) are never stored.
     forward_from(model, layer_name, activations, training=False)
         the logits when the layers above ``layer_name`` are fed ``activations`` in place of its output.
+    recorded_forward(model, x)
+        a forward that keeps every layer's input and pre-activation (``Step``), for LRP and DeepLIFT.
+    depth_first(function, model, *arrays)
+        function(model, *slices) on slices of a few dozen images, on all cores, results concatenated:
+        how LRP and DeepLIFT run their own forward and backward depth-first.
 
 Images in a batch never mix at inference, so one batched pass gives every image its own gradient.
 """
 import copy
 import threading
+from collections import namedtuple
 
 import numpy as np
 
 from ..engine import inference
+from ..engine.layers import ReLU
 from ..engine.model import Sequential
 from ..io.errors import NpnetError
 from ..runtime import blas, slicing
+from ..runtime.memory import training_bytes_per_image
 
 
 def resolve_classes(classes, logits):
@@ -104,16 +112,22 @@ def class_gradient(model, images, classes=None, stop_at=None, relu_rule="gradien
 
 def input_gradient(model, images, classes=None, relu_rule="gradient", contrast=None, objective="logit"):
     """``class_gradient`` down to the input (dy^c/dx, logits, classes), depth-first: each slice of
-    ``slicing.SLICE_IMAGES`` images goes forward and back before the next, so its caches stay in
-    L2/L3 (at batch 256 the whole-batch caches are ~250 MB). The slices run on numba's threads at
-    once, each on one core (as ``inference.predict_logits`` runs them), each thread on its own
-    shallow copy of the model: the weights are shared, read only; the caches are the copy's. Images
-    never mix, so the result is the whole-batch pass's to float32 rounding. The model's own layers
-    keep no caches from this call. One thread, or a model that is not a Sequential: ``class_gradient``.
+    images goes forward and back before the next, so its caches stay in L2/L3 (at batch 256 the
+    whole-batch caches are ~250 MB). A slice holds ``slicing.SLICE_IMAGES`` images, fewer for a net
+    whose forward and backward need more than ``slicing.SLICE_MEMORY`` for them (the training step's
+    estimate, ``memory.training_bytes_per_image``): its memory grows with the image, not the batch,
+    as inference's does. The slices run on numba's threads at once, each on one core (as
+    ``inference.predict_logits`` runs them), each thread on its own shallow copy of the model: the
+    weights are shared, read only; the caches are the copy's. Images never mix, so the result is the
+    whole-batch pass's to float32 rounding. The model's own layers keep no caches from this call.
+    One slice, or a model that is not a Sequential: ``class_gradient`` on the model itself.
     """
-    starts = range(0, len(images), slicing.SLICE_IMAGES)
-    threads = min(inference.default_threads(), len(starts)) if isinstance(model, Sequential) else 1
-    if threads <= 1:
+    if not isinstance(model, Sequential):
+        return class_gradient(model, images, classes, relu_rule=relu_rule, contrast=contrast, objective=objective)
+    step = slicing.images_per_slice(training_bytes_per_image(model, np.dtype(model.layers[-1].dtype).itemsize))
+    starts = range(0, len(images), step)
+    threads = min(inference.default_threads(), len(starts))
+    if len(starts) <= 1:
         return class_gradient(model, images, classes, relu_rule=relu_rule, contrast=contrast, objective=objective)
     N, K = len(images), model.output_shape[-1]
     requested = None if classes is None else resolve_classes(classes, np.empty((N, K)))  # refuse bad ids first
@@ -125,16 +139,70 @@ def input_gradient(model, images, classes=None, relu_rule="gradient", contrast=N
         thread = threading.get_ident()
         if thread not in copies:
             copies[thread] = shallow_copy(model)
-        part = slice(start, start + slicing.SLICE_IMAGES)
+        part = slice(start, start + step)
         parts[start] = class_gradient(copies[thread], images[part],
                                       None if requested is None else requested[part], relu_rule=relu_rule,
                                       contrast=None if against is None else against[part], objective=objective)
 
-    with blas.single_threaded():
-        for _ in inference.worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error
-            pass
+    if threads <= 1:
+        for start in starts:
+            run_slice(start)
+    else:
+        with blas.single_threaded():
+            for _ in inference.worker_pool(threads).map(run_slice, starts):     # re-raises a worker's error
+                pass
     gradient, logits, chosen = (np.concatenate([parts[start][i] for start in starts]) for i in range(3))
     return gradient, logits, chosen
+
+
+def depth_first(function, model, *arrays):
+    """function(model, *slices) over slices of ``slicing.SLICE_IMAGES`` images, the results (n, ...)
+    concatenated: the slices on numba's threads at once (as ``input_gradient``), each on one core,
+    so that a slice's layer outputs stay in L2/L3. ``arrays`` are per-image (N, ...) or None (passed
+    on as None). ``function`` must keep its caches to itself (a ``shallow_copy`` of the model) and
+    must not mix images; then the result is the whole batch's to float32 rounding.
+    """
+    N = len(arrays[0])
+    starts = range(0, N, slicing.SLICE_IMAGES)
+    threads = min(inference.default_threads(), len(starts)) if isinstance(model, Sequential) else 1
+
+    def run_slice(start):
+        part = slice(start, start + slicing.SLICE_IMAGES)
+        return function(model, *(None if a is None else a[part] for a in arrays))
+
+    if threads <= 1:
+        return np.concatenate([run_slice(start) for start in starts])
+    with blas.single_threaded():
+        parts = list(inference.worker_pool(threads).map(run_slice, starts))   # re-raises a worker's error
+    return np.concatenate(parts)
+
+
+Step = namedtuple("Step", "layer input z relu")
+
+
+def recorded_forward(model, x):
+    """(steps, logits): an inference forward on a copy of ``model`` that keeps, per layer, a Step:
+
+        layer  the layer; for a Conv2D or Dense, a copy of it without its ReLU (its linear part)
+               whose caches serve its backward, s -> s W^T
+        input  what the layer read
+        z      a Conv2D's or Dense's pre-activation x W + b; a ReLU layer's input; else None
+        relu   True where a ReLU follows z (fused, or the ReLU layer itself)
+
+    What LRP and DeepLIFT walk back through; the model's own layers keep nothing."""
+    steps = []
+    for layer in shallow_copy(model).layers:
+        if "kernel" in layer.params:
+            part = copy.copy(layer)
+            part.grads, part.activation = {}, None
+            z = part.forward(x, training=False)
+            steps.append(Step(part, x, z, layer.activation == "relu"))
+            x = np.maximum(z, 0) if layer.activation == "relu" else z
+        else:
+            relu = isinstance(layer, ReLU)
+            steps.append(Step(layer, x, x if relu else None, relu))
+            x = layer.forward(x, training=False)
+    return steps, x
 
 
 def shallow_copy(model):

@@ -10,6 +10,7 @@ computed. ``plan`` refuses (``Refused``, one phrase) an architecture
 - above ``MAX_PARAMETERS`` parameters (the seed net: 422,187);
 - whose training step would need more than ``MAX_IMAGE_BYTES`` of activations for one image, by the
   estimate ``npnet.runtime.memory`` uses to refuse an impossible batch size (the seed net: 1.1 MiB).
+- with a layer name longer than ``MAX_NAME_CHARS`` characters (figure titles and file names show it).
 
 ``class_names_problem`` and ``preprocessing.spec_problem`` check the rest of the metadata.
 """
@@ -21,6 +22,9 @@ from ..runtime.memory import training_bytes_per_image
 MAX_PARAMETERS = 100_000_000    # refuse an architecture above this before building it
 MAX_IMAGE_BYTES = 256 * 2**20   # activations of one image in a training step (the seed net: 1.1 MiB)
 MAX_LAYERS = 1000
+#: the longest class or layer name accepted: figure titles wrap it and lines print it (GTSRB's longest
+#: class name has 50 characters); a name of thousands would push a figure's axes to nothing
+MAX_NAME_CHARS = 100
 
 
 class Refused(Exception):
@@ -41,7 +45,10 @@ def plan(config):
         raise Refused(f"the architecture has {len(config['layers']):,} layers, more than {MAX_LAYERS:,}")
     shape, count, layers = (None,) + tuple(input_shape), 0, []
     for spec in config["layers"]:
-        layer = LAYER_TYPES[spec["type"]](name=spec["name"], **spec["config"])
+        name = spec["name"]
+        if isinstance(name, str) and len(name) > MAX_NAME_CHARS:
+            raise Refused(f"layer '{_short(name)}' has a name of {len(name):,} characters, more than {MAX_NAME_CHARS}")
+        layer = LAYER_TYPES[spec["type"]](name=name, **spec["config"])
         _check_sizes(layer)
         if isinstance(getattr(layer, "kernel_size", None), tuple):   # Conv2D: kh * kw * C * filters + filters
             count += (layer.kernel_size[0] * layer.kernel_size[1] * shape[-1] + 1) * layer.filters
@@ -74,6 +81,15 @@ def class_names_problem(names, num_classes):
         return f"class_names is {_short(names)}, expected a list of strings"
     if len(names) != num_classes:
         return f"class_names has {len(names)} names, but the network has {num_classes} classes"
+    return long_name_problem(names)
+
+
+def long_name_problem(names):
+    """'class name N has M characters, more than MAX_NAME_CHARS' for the first name over the
+    limit, or None."""
+    for index, name in enumerate(names):
+        if len(name) > MAX_NAME_CHARS:
+            return f"class name {index} has {len(name):,} characters, more than {MAX_NAME_CHARS}"
     return None
 
 

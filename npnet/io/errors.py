@@ -24,3 +24,8 @@ class ImageError(NpnetError):
 
 class NonFiniteError(NpnetError, FloatingPointError):
     """A NaN or infinity where a finite number is required (a loss, a weight)."""
+
+
+class NpnetWarning(UserWarning):
+    """A notice that costs time, not correctness (a cache that cannot be written): the command-line
+    tools print it as one line ``tool: warning: ...``."""

@@ -19,15 +19,16 @@ def output_and_patch_floats(layer):
     return outputs, outputs // layer.filters * kh * kw * layer.input_shape[-1]
 
 
-def training_bytes_per_image(model):
-    """An upper estimate of the float32 memory one image costs in a training step.
+def training_bytes_per_image(model, itemsize=BYTES_PER_FLOAT):
+    """An upper estimate of the memory one image costs in a training step (float32 by default), or
+    in any forward that keeps its caches and the backward after it (``passes.input_gradient``).
 
     Every layer's output is kept for backward and has a gradient of the same size (2x); a
     convolution also keeps its im2col patches (kh*kw*C per output position) and makes their gradient
     in backward (2x more); the last layer's logits are copied by the loss. Buffers are assumed to
     be alive together, which is close to the real peak of backward.
     """
-    return 2 * sum(sum(output_and_patch_floats(layer)) for layer in model.layers) * BYTES_PER_FLOAT
+    return 2 * sum(sum(output_and_patch_floats(layer)) for layer in model.layers) * itemsize
 
 
 def inference_bytes_per_image(layers, itemsize=BYTES_PER_FLOAT):

@@ -94,8 +94,8 @@ class Recipe:
         elif bool(self.teachers) != (self.distill_weight > 0):
             problems.append("distillation needs both teachers and a weight above 0"
                             f" (got {len(self.teachers)} teachers, weight {self.distill_weight})")
-        if not (self.temperature > 0 and math.isfinite(self.temperature)):
-            problems.append(f"temperature must be a positive number, got {self.temperature}")
+        if not 0.1 <= self.temperature <= 100:       # logits / T and T^2 stay well inside float32
+            problems.append(f"temperature must be in [0.1, 100], got {self.temperature}")
         if self.preprocessing not in PREPROCESSING_METHODS:
             problems.append(f"preprocessing must be one of {', '.join(PREPROCESSING_METHODS)}, got {self.preprocessing!r}")
         if self.schedule not in SCHEDULES:

@@ -11,8 +11,12 @@ it was trained (the preprocessing spec in its checkpoint), in inference mode (no
 cache-free path (``inference.predict_logits``). The teachers are a training detail: only the student
 is saved.
 """
+import warnings
+
+import numpy as np
+
 from ..io import checkpoint
-from ..io.errors import NpnetError
+from ..io.errors import NonFiniteError, NpnetError
 from ..engine.losses import softmax
 from ..data.preprocessing import preprocess
 
@@ -38,8 +42,16 @@ class Teachers:
         return cls(models, specs, paths)
 
     def probabilities(self, images, temperature):
-        """The teachers' mean softened probabilities (B, K) float32 for images (B, H, W, C) in 0..255."""
+        """The teachers' mean softened probabilities (B, K) float32 for images (B, H, W, C) in 0..255.
+        A teacher whose logits are not finite (weights that overflow float32) raises NonFiniteError
+        naming its file, rather than NaN targets under RuntimeWarnings."""
         total = 0
-        for model, spec in zip(self.models, self.specs):
-            total = total + softmax(model.predict_logits(preprocess(images, spec)) / temperature)
+        for model, spec, path in zip(self.models, self.specs, self.paths):
+            with warnings.catch_warnings():     # an overflow is reported below, once, not as warnings
+                warnings.simplefilter("ignore", RuntimeWarning)
+                logits = model.predict_logits(preprocess(images, spec))
+            if not np.isfinite(logits).all():
+                raise NonFiniteError(f"{path}: the teacher's output is not finite (its weights or its "
+                                     "preprocessing overflow float32): it cannot teach")
+            total = total + softmax(logits / temperature)
         return (total / len(self.models)).astype("float32")

@@ -38,10 +38,20 @@ def test_an_eps_file_never_reaches_ghostscript():
 
 
 def test_an_odd_file_is_read_without_a_warning():
-    values = np.full((8, 8), np.nan, dtype=np.float32)
+    values = np.full((8, 8), 0.5, dtype=np.float32)
     values[0, 0] = 1e30
     data = encoded(Image.fromarray(values, mode="F"), "TIFF")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         image = load_image("float.tif", data=data)
     assert image.shape == (32, 32, 3)
+
+
+def test_an_odd_file_of_nan_pixels_is_refused_without_a_warning():
+    values = np.full((8, 8), np.nan, dtype=np.float32)
+    values[0, 0] = 1e30
+    data = encoded(Image.fromarray(values, mode="F"), "TIFF")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageError, match=r"^float\.tif: cannot read image \(63 of its 64 pixels are NaN"):
+            load_image("float.tif", data=data)

@@ -28,7 +28,7 @@ from ...io.errors import NpnetError
 from ...io.files import finite_json, write_text_atomic
 from ...training.recipes import RECIPES
 from ..boundary import one_line, whole_number
-from .common import out_dir, wrote
+from .common import cache_folder, out_dir, wrote
 
 HELP = "label audit: suspect labels and near copies (confident learning, K folds by track)"
 PARENTS = ()
@@ -72,7 +72,7 @@ def read_data(path, cache_dir):
 
 
 def run(args):
-    train, others = read_data(args.data, os.path.join(args.out, "cache"))
+    train, others = read_data(args.data, cache_folder(args))
     if len(train) < 10 * args.folds:
         raise NpnetError(f"{args.data}: {len(train)} training images are too few for {args.folds} folds")
     names = data_class_names(args.data)

@@ -13,7 +13,7 @@ from ...data.images import load_image
 from ...data.preprocessing import preprocess
 from ...training.holdout import split_holdout
 from ...training.recipes import Recipe
-from ..boundary import one_line, prepare_out, whole_number
+from ..boundary import check_cache_dir, one_line, prepare_out, whole_number
 
 PROG = "explain.py"
 NO_MODEL = "no trained model under runs/: run `make train` first"
@@ -77,8 +77,11 @@ positive = whole_number(1)      # argparse type: a whole number >= 1
 
 
 def cache_folder(args):
-    """--cache-dir, or a folder inside --out: explain.py writes nowhere else."""
-    return args.cache_dir if getattr(args, "cache_dir", None) is not None else Path(args.out) / "cache"
+    """--cache-dir, or a folder inside --out: explain.py writes nowhere else. Refused in one line
+    when it exists and is not a folder (``boundary.check_cache_dir``), before any data is read."""
+    if getattr(args, "cache_dir", None) is not None:
+        return check_cache_dir(args.cache_dir)
+    return check_cache_dir(Path(args.out) / "cache", "the cache folder (OUT/cache; choose another with --cache-dir)")
 
 
 def load_labelled(path, split, cache_dir=None, model=None):

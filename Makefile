@@ -62,11 +62,12 @@ bench-torch: $(BENCH_STAMP)
 	$(PY) -m npnet.bench --compare all $(ARGS)
 
 # the explanation methods beside pytorch-grad-cam and Captum: torch first, then the extra, then grad-cam
-# without its dependencies (its torchvision would replace or break torch 2.13.0; see pyproject.toml)
+# and TorchRay (RISE's reference) without their dependencies (their torchvision would replace or break
+# torch 2.13.0; see pyproject.toml)
 $(EXPLAIN_BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,explain-bench]'
-	$(PY) -m pip install --quiet --no-deps grad-cam
+	$(PY) -m pip install --quiet -e '.[dev,explain-bench,relevance]'
+	$(PY) -m pip install --quiet --no-deps grad-cam torchray
 	touch $(EXPLAIN_BENCH_STAMP)
 
 bench-explain: $(EXPLAIN_BENCH_STAMP)

@@ -54,6 +54,8 @@ def main(argv=None):
     x_all = torch.rand(max(args.batch_size, args.slow_images), 3, 32, 32) - 0.5
     grad_cam, note = references.import_grad_cam()
     notes = [note] if note else []
+    zennit, note = references.import_zennit()
+    notes += [note] if note else []
     slow = set(filter(None, args.slow.split(",")))
     img_per_s = {}
     for name in filter(None, args.methods.split(",")):
@@ -69,6 +71,8 @@ def main(argv=None):
                 cam, run = references.grad_cam_runner(grad_cam, class_name, net, layer, x, classes)
             elif recipe is not None:
                 run = references.captum_runner(recipe, net, layer, x, classes)
+            elif name in references.ZENNIT and zennit is not None:       # images in [-0.5, 0.5): the box
+                run = references.zennit_runner(zennit, references.ZENNIT[name], net, x, classes, low=-0.5, high=0.5)
             else:
                 img_per_s[name] = None
                 continue

@@ -1,5 +1,5 @@
 """``python -m npnet.bench --explain``: images/s of every explanation method, npnet beside the same
-method in pytorch-grad-cam and Captum on the PyTorch twin (same weights, same thread count).
+method in pytorch-grad-cam, Captum and zennit on the PyTorch twin (same weights, same thread count).
 
 Each engine explains the same batch of random 32x32x3 images for the same classes (the twin's predicted
 class, computed once outside the timing). npnet runs ``npnet.explain.methods.cam`` (upsampled to 32x32,
@@ -9,8 +9,10 @@ NHWC->NCHW permute, so they are fed NCHW as they expect. The CAM target layer is
 ``--repeats``; slow ones (SLOW): ``--slow-images`` images (32), 1 warm-up, median of 2 runs, reported
 as images/s all the same. The "as shipped" column is the same reference run by ``explain_as_shipped.py``
 in a fresh process (NCHW net, glibc's default allocator, no npnet settings), as ``--compare torch``'s
-second PyTorch column. Methods npnet does not have yet (``methods`` or its family files missing)
-are listed as missing; torch, grad-cam or captum not installed: their columns say n/a.
+second PyTorch column. The LRP methods' reference is zennit (``Gradient`` with the composite, the output
+relevance the class's logit); EpsilonGammaBox's box is the bench images' range, [0, 1] (``BOX``), for both.
+Methods npnet does not have yet (``methods`` or its family files missing) are listed as missing; torch,
+grad-cam, captum or zennit not installed: their columns say n/a.
 """
 import json
 import os
@@ -25,12 +27,15 @@ import numpy as np
 from ..runtime import process as runtime
 from .against_torch import RUN_AS_MAIN
 from .engine import WARMUP, make_batch
-from .reference_methods import CAPTUM_SETTINGS, REFERENCES, captum_runner, grad_cam_runner, import_grad_cam
+from .reference_methods import (CAPTUM_SETTINGS, REFERENCES, ZENNIT, ZENNIT_SETTINGS, captum_runner, grad_cam_runner,
+                                import_grad_cam, import_zennit, zennit_runner)
+from .rise_road_bench import bench_rise_and_road, format_rise_and_road
 
 CAM_LAYER = "conv2d_3"
 SLOW = {"scorecam", "ablationcam", "integrated_gradients", "smoothgrad", "smoothgrad_squared", "occlusion"}
 SLOW_WARMUP, SLOW_REPEATS = 1, 2
 BEST_CHECKPOINT = "runs/best/best.h5"
+BOX = (0.0, 1.0)         # make_batch's images are in [0, 1): EpsilonGammaBox's low and high, npnet's and zennit's
 
 # npnet method -> (verb, options wanted: only those the function takes are passed); the references
 # of each method are in reference_methods.REFERENCES
@@ -52,6 +57,11 @@ BENCH_SETTINGS = {
     "smoothgrad": ("attribution", {"samples": 50, "n_samples": 50}),
     "smoothgrad_squared": ("attribution", {"samples": 50, "n_samples": 50}),
     "occlusion": ("attribution", {"window": 4, "stride": 2}),
+    "lrp_epsilon": ("attribution", {}),
+    "lrp_epsilon_plus_flat": ("attribution", {}),
+    "lrp_epsilon_alpha2_beta1_flat": ("attribution", {}),
+    "lrp_epsilon_gamma_box": ("attribution", {"low": BOX[0], "high": BOX[1]}),
+    "deeplift": ("attribution", {}),
 }
 AS_SHIPPED_SCRIPT = os.path.join(os.path.dirname(__file__), "explain_as_shipped.py")
 
@@ -139,14 +149,14 @@ def rate(times, count):
 
 def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, only=None, checkpoint=BEST_CHECKPOINT,
                   as_shipped=True):
-    """One row per method: {'method', 'images', 'npnet', 'grad_cam', 'captum', 'as_shipped'} (img/s, or
-    None) and notes. 'grad_cam' and 'captum' run in this process on the twin; 'as_shipped' is the same
+    """One row per method: {'method', 'images', 'npnet', 'grad_cam', 'captum', 'zennit', 'as_shipped'} (img/s,
+    or None) and notes. 'grad_cam', 'captum' and 'zennit' run in this process on the twin; 'as_shipped' is the same
     reference run by ``explain_as_shipped.py`` in a fresh process (``as_shipped=False``: not run).
     Exceptions of one engine on one method become a note; the other columns still run."""
     model, weights = load_model(checkpoint)
     found, npnet_note = npnet_methods()
     notes = [f"weights: {weights}"] + ([npnet_note] if npnet_note else [])
-    torch = grad_cam = captum_ok = None
+    torch = grad_cam = captum_ok = zennit = None
     if with_torch:
         try:
             import torch
@@ -167,6 +177,9 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
             captum_ok = True
         except ImportError as error:
             notes.append(f"captum not installed ({error})")
+        zennit, note = import_zennit()
+        if note:
+            notes.append(note)
     x_all, _ = make_batch(max(batch_size, slow_images))
     rows = []
     for name in BENCH_SETTINGS:
@@ -177,9 +190,11 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
         count = min(slow_images, batch_size) if slow else batch_size
         warmup, runs = (SLOW_WARMUP, SLOW_REPEATS) if slow else (WARMUP, repeats)
         x = np.ascontiguousarray(x_all[:count])
-        row = {"method": name, "images": count, "runs": runs, "npnet": None, "grad_cam": None, "captum": None, "as_shipped": None,
+        row = {"method": name, "images": count, "runs": runs, "npnet": None, "grad_cam": None, "captum": None,
+               "zennit": None, "as_shipped": None,
                "npnet_status": "missing", "grad_cam_status": "-" if grad_cam_class is None else "n/a",
-               "captum_status": "-" if captum_recipe is None else "n/a"}
+               "captum_status": "-" if captum_recipe is None else "n/a",
+               "zennit_status": "n/a" if name in ZENNIT else "-"}
         classes = model.forward(x, training=False).argmax(axis=1)
         if torch is not None:
             x_nchw = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
@@ -212,7 +227,21 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
             except Exception as error:
                 row["captum_status"] = "error"
                 notes.append(f"Captum {captum_recipe}: {type(error).__name__}: {error}")
+        if torch is not None and zennit is not None and name in ZENNIT:
+            try:
+                run = zennit_runner(zennit, ZENNIT[name], twin_nchw, x_nchw, classes, low=BOX[0], high=BOX[1])
+                row["zennit"] = rate(timed(run, runs, warmup), count)
+                row["zennit_status"] = "ok"
+            except Exception as error:
+                row["zennit_status"] = "error"
+                notes.append(f"zennit {ZENNIT[name]}: {type(error).__name__}: {error}")
         rows.append(row)
+    rise_road = []
+    if not only or {"rise", "road"} & set(only):          # RISE and ROAD beside TorchRay and pytorch-grad-cam
+        x_slow = np.ascontiguousarray(x_all[:slow_images])
+        rise_road, found_notes = bench_rise_and_road(model, x_slow, model.forward(x_slow, training=False).argmax(axis=1),
+                                                     twin_nchw if torch is not None else None, grad_cam)
+        notes += found_notes
     if torch is not None and as_shipped:
         try:
             shipped = bench_as_shipped([row["method"] for row in rows], batch_size, repeats, slow_images)
@@ -224,12 +253,12 @@ def bench_explain(batch_size=256, repeats=5, slow_images=32, with_torch=True, on
                 row["as_shipped"] = shipped["img_per_s"].get(row["method"])
     return {"batch_size": batch_size, "repeats": repeats, "warmup": WARMUP, "slow_images": slow_images,
             "threads": numba.get_num_threads(), "torch": getattr(torch, "__version__", None),
-            "rows": rows, "notes": notes}
+            "rows": rows, "rise_road": rise_road, "notes": notes}
 
 
 def ratio(row):
     """npnet img/s over the faster in-process reference's, or None."""
-    references = [v for v in (row["grad_cam"], row["captum"]) if v]
+    references = [v for v in (row["grad_cam"], row["captum"], row.get("zennit")) if v]
     return row["npnet"] / max(references) if row["npnet"] and references else None
 
 
@@ -251,15 +280,17 @@ def format_explain_table(result):
              f"{result['slow_images']} images, {SLOW_WARMUP} warm-up + median of {SLOW_REPEATS}; others "
              f"{result['warmup']} warm-ups excluded + median of {result['repeats']}), "
              f"{result['threads']} threads, torch {result['torch'] or 'absent'}",
-             f"{'method':24}{'npnet':>10}{'pytorch-grad-cam':>18}{'Captum':>10}{'ratio':>8}"
+             f"{'method':32}{'npnet':>10}{'pytorch-grad-cam':>18}{'Captum':>10}{'zennit':>10}{'ratio':>8}"
              f"{'as shipped':>12}{'ratio':>8}"]
     for row in result["rows"]:
         label = row["method"] + (" *" if row["method"] in SLOW else "")
-        lines.append(f"{label:24}{cell(row, 'npnet'):>10}{cell(row, 'grad_cam'):>18}{cell(row, 'captum'):>10}"
-                     f"{times(ratio(row)):>8}{cell(row, 'as_shipped'):>12}{times(ratio_as_shipped(row)):>8}")
+        lines.append(f"{label:32}{cell(row, 'npnet'):>10}{cell(row, 'grad_cam'):>18}{cell(row, 'captum'):>10}"
+                     f"{cell(row, 'zennit'):>10}{times(ratio(row)):>8}{cell(row, 'as_shipped'):>12}"
+                     f"{times(ratio_as_shipped(row)):>8}")
     lines.append("ratio: npnet over the faster reference in this process (above 1: npnet faster); as shipped: "
                  "the same reference in a fresh process, NCHW net, default allocator, and npnet over it; "
                  "missing: not in npnet yet; n/a: package absent; -: no such method there")
-    lines.append(f"references: {CAPTUM_SETTINGS}; CAM layer conv2d_3")
+    lines.append(f"references: {CAPTUM_SETTINGS}; {ZENNIT_SETTINGS}; CAM layer conv2d_3")
+    lines += format_rise_and_road(result["rise_road"]) if result.get("rise_road") else []
     lines += [f"note: {note}" for note in result["notes"]]
     return "\n".join(lines)

@@ -6,14 +6,16 @@ a mistake is an NpnetError naming the argument, never a reshape error deep insid
     options  the methods' whole-number options, each in its range (``OPTION_RANGES``), so that no
              option can ask for minutes or gigabytes: integrated gradients' ``steps`` and
              SmoothGrad's ``samples`` up to 1,000 (Captum's defaults are 50), ``batch_size`` up to
-             4,096 images, occlusion's ``window`` and ``stride`` up to 64 pixels
+             4,096 images, occlusion's ``window`` and ``stride`` up to 64 pixels, RISE's ``masks``
+             up to 20,000 (the authors' default is 4,000; 20,000 masks of 32x32 are 160 MB in
+             float64) and its ``cells`` up to 64 per side
 """
 import numpy as np
 
 from ..io.errors import NpnetError
 
 OPTION_RANGES = {"steps": (1, 1000), "samples": (1, 1000), "batch_size": (1, 4096), "window": (1, 64),
-                 "stride": (1, 64)}
+                 "stride": (1, 64), "masks": (1, 20000), "cells": (1, 64)}
 
 
 def whole_option(name, value):

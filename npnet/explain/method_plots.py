@@ -7,12 +7,14 @@ Colour conventions (beside those of ``plots``):
   spiky pixels, common in gradients, would otherwise leave every other pixel dark. Values beyond
   are drawn in the end colour, and the colorbar says so;
 - unsigned maps (``sign`` abs or positive) take ``plots.HEATMAP`` ('inferno', black = 0); signed maps
-  (``sign`` all) ``plots.DIVERGING`` ('RdBu_r', white = 0, red positive, blue negative) with symmetric limits.
+  (``sign`` all) ``plots.DIVERGING`` ('RdBu_r', white = 0, red positive, blue negative) with symmetric limits;
+- a contrastive row of the comparison grid (why the predicted class and not the true one,
+  ``contrastive.contrastive_map``) takes ``plots.DIVERGING`` too, each map on its own scale -m .. m.
 """
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import DIVERGING, HEATMAP, OVERLAY_ALPHA, save, show_image, wrap
+from .plots import DIVERGING, HEATMAP, OVERLAY_ALPHA, SIGNED_ALPHA, save, show_image, wrap
 
 DISPLAY_NAMES = {
     "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM", "hirescam": "HiResCAM",
@@ -89,7 +91,7 @@ def attribution_figure(image, maps, row_titles, sign, title, path):
     return save(fig, path)
 
 
-def compare_grid(images, row_titles, columns, path, title="", groups=None, per_band=MAX_COLUMNS):
+def compare_grid(images, row_titles, columns, path, title="", groups=None, per_band=MAX_COLUMNS, contrast=None):
     """Rows (image, class); the first column the image, then one column per method, each map on its image.
 
     images      : (R, H, W, 3) uint8, the image of each row
@@ -100,22 +102,29 @@ def compare_grid(images, row_titles, columns, path, title="", groups=None, per_b
                   within a method; the scale's end (0..max for a CAM, raw values; 0..the 99th
                   percentile for an attribution) is printed on the group's first map. Scales are not
                   shared across images: a strong map of one image would wash out the others.
+    contrast    : (R,) bools: the rows that hold a contrastive map (why the predicted class and not the
+                  true one). Each is drawn on its own diverging scale -m .. m (m = max |map| for a CAM,
+                  the 99th percentile of |map| for an attribution), printed on the map as ±m, outside
+                  its group's scale; the column gets a second colorbar for them. An all-NaN
+                  map (a method that reads no class: Eigen-CAM) is left out, the image labelled so.
     More than ``per_band`` methods are drawn in bands, one under the other, each starting with the
     images again: the CAMs in one, the attributions in another, none wider than ``per_band``.
     """
     R = len(images)
     groups = np.zeros(R, dtype=np.int64) if groups is None else np.asarray(groups)
+    contrast = np.zeros(R, dtype=bool) if contrast is None else np.asarray(contrast, dtype=bool)
     bands = split_bands(columns, per_band)
     widest = max(len(band) for band in bands)
     cell = 1.5
     band_height = cell * R + 0.9
     fig = Figure(figsize=(cell * (widest + 1) + 0.4, band_height * len(bands) + 0.5), layout="constrained")
     for subfigure, band in zip(np.atleast_1d(fig.subfigures(len(bands), 1)), bands):
-        draw_band(subfigure, images, row_titles, band, widest, groups)
+        draw_band(subfigure, images, row_titles, band, widest, groups, contrast)
         if len(bands) > 1:
             subfigure.suptitle(BAND_TITLES[band[0][2]], fontsize=9, x=0.02, ha="left")
-    if title:
-        fig.suptitle(title, fontsize=10)
+    if title:          # wrapped to the figure's width: about 13 characters of 10 pt per inch
+        width = max(30, int(13 * fig.get_figwidth()))
+        fig.suptitle("\n".join(wrap(line, width) for line in title.split("\n")), fontsize=10)
     return save(fig, path)
 
 
@@ -123,6 +132,17 @@ def group_limit(maps, kind):
     """The end of one group's colour scale: the largest value of a CAM, ``clipped_limit`` of an attribution."""
     top = float(maps.max(initial=0.0)) if kind == "cam" else clipped_limit(maps)
     return top if top > 0 else 1.0
+
+
+def signed_limit(values, kind):
+    """The end m of a contrastive map's scale -m .. m: max |map| of a CAM, ``clipped_limit`` of an attribution."""
+    top = float(np.abs(values).max(initial=0.0)) if kind == "cam" else clipped_limit(values)
+    return top if top > 0 else 1.0
+
+
+def corner_label(ax, text):
+    ax.text(0.97, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=5.5, color="white",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "black", "alpha": 0.55, "linewidth": 0})
 
 
 def split_bands(columns, per_band):
@@ -139,9 +159,10 @@ def split_bands(columns, per_band):
     return [run[k:k + per_band] for run in runs for k in range(0, len(run), per_band)]
 
 
-def draw_band(fig, images, row_titles, columns, width, groups):
+def draw_band(fig, images, row_titles, columns, width, groups, contrast):
     """One band of ``compare_grid``: the images, then ``columns``, padded to ``width`` methods.
-    Each map is drawn as a fraction of its group's scale end, so one colorbar (0..1) serves a column."""
+    Each map is drawn as a fraction of its group's scale end, so one colorbar (0..1) serves a column;
+    a contrastive row as a fraction of its own end, on a second colorbar (-1..1)."""
     R = len(images)
     axes = fig.subplots(R, width + 1, squeeze=False)
     for r in range(R):
@@ -149,19 +170,31 @@ def draw_band(fig, images, row_titles, columns, width, groups):
     for j in range(len(columns) + 1, width + 1):
         for ax in axes[:, j]:
             ax.set_axis_off()
+    plain = ~contrast
     for j, (method, maps, kind) in enumerate(columns, 1):
-        artist = None
-        for group in dict.fromkeys(groups.tolist()):
-            rows = np.flatnonzero(groups == group)
+        artist = signed = None
+        for group in dict.fromkeys(groups[plain].tolist()):
+            rows = np.flatnonzero((groups == group) & plain)
             top = group_limit(maps[rows], kind)
             for r in rows:
                 show_image(axes[r, j], images[r], wrap(display_name(method), 14) if r == 0 else None, 8)
                 artist = axes[r, j].imshow(maps[r] / top, cmap=HEATMAP, alpha=OVERLAY_ALPHA, vmin=0.0, vmax=1.0,
                                            interpolation="nearest")
-            axes[rows[0], j].text(0.97, 0.97, f"max {top:.2g}", transform=axes[rows[0], j].transAxes,
-                                  ha="right", va="top", fontsize=5.5, color="white",
-                                  bbox={"boxstyle": "round,pad=0.15", "facecolor": "black", "alpha": 0.55,
-                                        "linewidth": 0})
-        bar = fig.colorbar(artist, ax=axes[:, j].tolist(), location="bottom", shrink=0.9, aspect=10)
-        bar.ax.tick_params(labelsize=5)
-        bar.set_ticks([0.0, 1.0], labels=["0", "max"])
+            corner_label(axes[rows[0], j], f"max {top:.2g}")
+        for r in np.flatnonzero(contrast):
+            show_image(axes[r, j], images[r], wrap(display_name(method), 14) if r == 0 else None, 8)
+            if np.isnan(maps[r]).all():                     # a method that reads no class has no contrast
+                corner_label(axes[r, j], "reads no class")
+                continue
+            top = signed_limit(maps[r], kind)
+            signed = axes[r, j].imshow(maps[r] / top, cmap=DIVERGING, alpha=SIGNED_ALPHA, vmin=-1.0, vmax=1.0,
+                                       interpolation="nearest")
+            corner_label(axes[r, j], f"±{top:.2g}")
+        if signed is not None:           # drawn below the first (constrained layout stacks them outwards)
+            bar = fig.colorbar(signed, ax=axes[:, j].tolist(), location="bottom", shrink=0.9, aspect=10)
+            bar.ax.tick_params(labelsize=5)
+            bar.set_ticks([-1.0, 0.0, 1.0], labels=["-m\ntrue", "0", "m\npred."])
+        if artist is not None:
+            bar = fig.colorbar(artist, ax=axes[:, j].tolist(), location="bottom", shrink=0.9, aspect=10)
+            bar.ax.tick_params(labelsize=5)
+            bar.set_ticks([0.0, 1.0], labels=["0", "max"])

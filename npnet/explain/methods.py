@@ -8,7 +8,7 @@
         -> float32 (N, H, W, C): one value per input value of the model's input (the preprocessed image)
 
 ``contrast``: a class b (or one per image): every method then explains why c and not b, its target
-y^c - y^b (p^c - p^b for Score-CAM; the drop of y^c - y^b for occlusion and Ablation-CAM); each
+y^c - y^b (p^c - p^b for Score-CAM and RISE; the drop of y^c - y^b for occlusion and Ablation-CAM); each
 family's file says how. Eigen-CAM reads no class and ignores it.
 
 ``METHODS`` maps each name to (family, one-line description). Each family lives in its own file and
@@ -22,7 +22,8 @@ import numpy as np
 
 from ..io.errors import NpnetError
 from ..data.preprocessing import preprocess
-from . import cams, gradients, perturbation
+from . import cams, gradients, perturbation, rise
+from . import deeplift, relevance
 from .gradcam import bilinear_upsample, target_layer
 from .inputs import check_images
 
@@ -51,6 +52,18 @@ ATTRIBUTION_METHODS = {
     "deconvnet": Method("gradient", "ReLUs pass back only positive gradients (Zeiler 2014)", gradients.deconvnet),
     "guided_gradcam": Method("gradient", "guided backprop times the upsampled Grad-CAM map (Selvaraju 2017)",
                              gradients.guided_gradcam),
+    "lrp_epsilon": Method("gradient", "layer-wise relevance propagation, Epsilon rule on every layer with weights "
+                          "(Bach 2015; zennit)", relevance.lrp_epsilon),
+    "lrp_epsilon_plus_flat": Method("gradient", "LRP: Flat on the first layer, ZPlus on the convs, Epsilon on the "
+                                    "dense layers (zennit EpsilonPlusFlat)", relevance.lrp_epsilon_plus_flat),
+    "lrp_epsilon_alpha2_beta1_flat": Method("gradient", "LRP: Flat on the first layer, Alpha2-Beta1 on the convs, "
+                                            "Epsilon on the dense layers (zennit EpsilonAlpha2Beta1Flat)",
+                                            relevance.lrp_epsilon_alpha2_beta1_flat),
+    "lrp_epsilon_gamma_box": Method("gradient", "LRP: ZBox on the first conv, Gamma on the others, Epsilon on the "
+                                    "dense layers (Montavon 2019; zennit EpsilonGammaBox)",
+                                    relevance.lrp_epsilon_gamma_box),
+    "deeplift": Method("gradient", "(x - x') times multipliers of differences from the baseline, rescale rule "
+                       "(Shrikumar 2017; Captum DeepLift)", deeplift.deeplift),
     "integrated_gradients": Method("path", "(x - x') times the mean gradient on the straight path from x' "
                                    "(Sundararajan 2017)", gradients.integrated_gradients),
     "smoothgrad": Method("noise", "saliency averaged over noisy copies (Smilkov 2017)", gradients.smoothgrad),
@@ -58,6 +71,8 @@ ATTRIBUTION_METHODS = {
                                  gradients.smoothgrad_squared),
     "occlusion": Method("perturbation", "logit drop when a sliding window is set to a baseline (Zeiler 2014)",
                         perturbation.occlusion),
+    "rise": Method("perturbation", "sum of random masks weighted by p^c of the masked image (Petsiuk 2018)",
+                   rise.rise),
 }
 METHODS = {name: (m.family, m.description) for name, m in {**CAM_METHODS, **ATTRIBUTION_METHODS}.items()}
 

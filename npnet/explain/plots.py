@@ -22,6 +22,7 @@ from ..io.files import write_png
 HEATMAP = "inferno"
 DIVERGING = "RdBu_r"
 OVERLAY_ALPHA = 0.5
+SIGNED_ALPHA = 0.6          # a signed map over its image: white (0) lets the image show through
 
 
 def wrap(text, width=26):
@@ -41,6 +42,20 @@ def overlay(ax, image, cam, vmin, vmax, title=None, fontsize=8):
     heatmap's artist (for a colorbar)."""
     show_image(ax, image, title, fontsize)
     return ax.imshow(cam, cmap=HEATMAP, alpha=OVERLAY_ALPHA, vmin=vmin, vmax=vmax, interpolation="nearest")
+
+
+def signed_overlay(ax, image, values, top, title=None, fontsize=8):
+    """The image with a signed map (H, W) on top in ``DIVERGING``, limits symmetric around 0
+    (-top .. top, white = 0); returns the map's artist (for a colorbar)."""
+    show_image(ax, image, title, fontsize)
+    return ax.imshow(values, cmap=DIVERGING, alpha=SIGNED_ALPHA, vmin=-top, vmax=top,
+                     interpolation="nearest")
+
+
+def symmetric_limit(values):
+    """max |values|, the end of a diverging scale -m .. m; 1 for an all-zero map."""
+    top = float(np.max(np.abs(values), initial=0.0))
+    return top if top > 0 else 1.0
 
 
 def shared_range(maps):
@@ -103,28 +118,37 @@ def feature_grid(image, maps, title, path):
 
 
 # -- Grad-CAM -------------------------------------------------------------------------------------
-def gradcam_comparison(image, cams, titles, path, suptitle="", normalize="shared", method="Grad-CAM"):
-    """The input, then one overlay per class side by side.
+def gradcam_comparison(image, cams, titles, path, suptitle="", normalize="shared", method="Grad-CAM",
+                       contrast=None):
+    """The input, then one overlay per class side by side; with ``contrast``, one more panel.
 
     cams       : list of (H, W) raw CAM maps, one per class
     titles     : one title per map (class name and probability)
     normalize  : 'shared' = one colour scale 0..max over all maps, raw values, one colorbar;
                  'each'   = each map scaled to 0..1 on its own (shapes comparable, strengths not)
     method     : the CAM method's display name, for the colorbar
+    contrast   : None, or (map (H, W), title, colorbar label): why the predicted class and not the
+                 true one (``contrastive.contrastive_map``), on its own diverging scale -m .. m,
+                 m = max |map|, with its own colorbar
     """
     if normalize == "each":
         cams = [min_max(cam) for cam in cams]
         vmin, vmax, label = 0.0, 1.0, f"{method}, each map scaled to 0..1"
     else:
         (vmin, vmax), label = shared_range(cams), f"{method} (raw, shared scale)"
-    fig = Figure(figsize=(2.4 * (len(cams) + 1) + 0.8, 3.2), layout="constrained")
-    axes = fig.subplots(1, len(cams) + 1, squeeze=False)[0]
+    panels = len(cams) + 1 + (contrast is not None)
+    fig = Figure(figsize=(2.4 * panels + 0.8 + 1.0 * (contrast is not None), 3.2), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
     show_image(axes[0], image, "input")
     artist = None
     for ax, cam, title in zip(axes[1:], cams, titles):
         artist = overlay(ax, image, cam, vmin, vmax, title)
     if artist is not None:
-        fig.colorbar(artist, ax=list(axes), shrink=0.8, label=label)
+        fig.colorbar(artist, ax=list(axes[:len(cams) + 1]), shrink=0.8, label=label)
+    if contrast is not None:
+        values, title, bar_label = contrast
+        signed = signed_overlay(axes[-1], image, values, symmetric_limit(values), title)
+        fig.colorbar(signed, ax=axes[-1], shrink=0.8, label=bar_label)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return save(fig, path)

@@ -9,13 +9,16 @@ from html import escape
 from pathlib import Path
 
 from ..explain import METHODS
+from ..explain.faithfulness import ranking
 from . import pictures
 from .training_data import NEIGHBOUR_LAYER
 
 HERE = Path(__file__).parent
 FAITHFULNESS_COLUMNS = (("energy_in_box", "energy in box", "higher"), ("pointing_game", "pointing game", "higher"),
                         ("deletion_auc", "deletion AUC", "lower"), ("insertion_auc", "insertion AUC", "higher"),
-                        ("randomization", "randomization", None), ("seconds_per_image", "s / image", None))
+                        ("road_morf", "ROAD MoRF", "lower"), ("road_lerf", "ROAD LeRF", "higher"),
+                        ("randomization", "randomization", None), ("rank", "mean rank", None),
+                        ("seconds_per_image", "s / image", None))
 # the third field: how a method beats the centred blob on that column (randomization: never compared, the blob
 # ignores the weights by construction; its baseline is the method itself on the randomized net)
 
@@ -161,13 +164,14 @@ def card_html(card, methods, colorbar):
                        f'{f["shape"][0]}×{f["shape"][1]}, black 0 → white {f["scale"]:.3g} (this layer\'s largest '
                        f'activation)</figcaption></figure>' for f in card["features"])
     influence = influence_html(card.get("influence"))
+    closeness = card.get("closeness", "")           # a mistake's margin and counterfactual (``margins_page``)
     verdict = ("" if card["true"] is None else
                f'<span class="verdict">true: {e(card["maps"][0]["name"])}</span>')
     return (f'<article class="card" data-title="{e(card["title"])}"><h3>{e(card["title"])} {verdict}</h3>'
             f'<div class="card-body"><div><button type="button" class="image-button" aria-label="feature maps of '
             f'{e(card["title"])}"><img class="px" src="{card["image"]}" alt="{e(card["alt"])}"></button>'
             f'<div class="hint">click: feature maps</div></div><ol class="top" aria-label="top-5 probabilities">{top}</ol>'
-            f'<div class="maps">{"".join(figures)}{scale}</div></div>{influence}'
+            f'<div class="maps">{"".join(figures)}{scale}</div></div>{closeness}{influence}'
             f'<div class="features" hidden><div class="features-grid"><figure><img class="px" src="{card["image"]}" '
             f'style="width:96px" alt="{e(card["alt"])}"><figcaption>input</figcaption></figure>{features}</div></div>'
             '</article>')
@@ -225,21 +229,29 @@ def faithfulness_html(scores):
                     for _, label, _ in FAITHFULNESS_COLUMNS)
     rows = []
     centre = scores["baselines"].get("centre", {})
+    ranks = ranking.rank_rows(scores["methods"], scores["baselines"])
+    digits = {"seconds_per_image": ".4f", "rank": ".1f"}
     for group, names in (("method", scores["methods"]), ("baseline", scores["baselines"])):
         for name, row in names.items():
+            row = {**row, "rank": ranks[name]["mean"]}
             cells = "".join(f'<td class="num{" beats" if group == "method" and beats(row, centre, key, better) else ""}" '
                             f'data-value="{number(row.get(key))}">'
-                            f'{"–" if row.get(key) is None else format(row[key], ".4f" if key == "seconds_per_image" else ".3f")}</td>'
+                            f'{"–" if row.get(key) is None else format(row[key], digits.get(key, ".3f"))}</td>'
                             for key, _, better in FAITHFULNESS_COLUMNS)
             label = f"{name} (baseline)" if group == "baseline" else name
             rows.append(f'<tr class="{group}"><td>{e(label)}</td>{cells}</tr>')
     legend = ("Energy in box: share of the map's positive mass inside the sign's box (higher is better). Pointing game: "
               "the map's peak lies in the box. Deletion / insertion AUC: the class probability as the most important "
-              "pixels are removed (lower is better) or restored (higher). Randomization: rank correlation with the "
-              "maps of a fully re-initialized net (near 0: the map depends on what the net learned). A method should "
+              "pixels are removed (lower is better) or restored (higher). ROAD MoRF / LeRF: the accuracy, averaged over "
+              "10 to 90% of the pixels removed, most (lower is better) or least (higher) important first and filled in "
+              "from their neighbours. Randomization: rank correlation with the "
+              "maps of a fully re-initialized net (near 0: the map depends on what the net learned). Mean rank: over "
+              "those seven columns, 1 = best, baselines included. A method should "
               "beat the centred-blob baseline, which knows nothing of the net: bold where it does (energy, pointing, deletion, "
-              "insertion).")
+              "insertion, ROAD).")
+    advice = ranking.read_first(list(scores["methods"]), ranks)
     return (f'<p class="note">Scored on {e(scores["sample"])}, explaining the true class. {legend}</p>'
+            f'<p class="read-first">{e(advice)}</p>'
             f'<table class="sortable faith"><thead><tr><th scope="col"><button type="button">method</button></th>{heads}'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 

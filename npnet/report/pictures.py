@@ -7,6 +7,9 @@ megabytes:
 - a heatmap is an 8-bit palette PNG: pixel value = round(255 * map / scale), clipped to 0..255, the
   palette the figures' heatmap colours (``plots.HEATMAP``, 'inferno': its lightness rises from black
   to pale yellow, so the map keeps its order printed in grey); the page lays it over the image;
+- a signed map (a mistake's contrastive Grad-CAM) is an 8-bit palette PNG too: pixel value =
+  round(127.5 + 127.5 * map / scale), clipped to 0..255, in the figures' diverging colours
+  (``plots.DIVERGING``, 'RdBu_r': white at 0, red above, blue below), scale = max |map|;
 - a layer's feature maps are one mosaic (``plots.tile``) in a grey palette, one scale for the layer.
 """
 import base64
@@ -16,7 +19,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from ..explain.plots import HEATMAP, tile
+from ..explain.plots import DIVERGING, HEATMAP, tile
 from ..io.files import render_png
 
 GAP_COLOUR = (48, 96, 160)        # between the feature maps of a mosaic (as ``plots.feature_grid``)
@@ -78,6 +81,30 @@ def colorbar_uri(height=128):
     """The heatmap colour scale as one column of ``height`` pixels: the top value at the top, 0 at
     the bottom."""
     return indexed_uri(np.round(np.linspace(255, 0, height))[:, None].astype(np.uint8), _palette(HEATMAP))
+
+
+def signed_levels(values, scale):
+    """values (any shape) -> uint8 levels round(127.5 + 127.5 * values / scale), clipped to 0..255:
+    -scale is 0, 0 the middle (128), +scale 255; a scale of 0 gives the middle everywhere."""
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if not scale > 0:
+        return np.full(values.shape, 128, dtype=np.uint8)
+    return np.clip(np.round(127.5 + 127.5 * values / scale), 0, 255).astype(np.uint8)
+
+
+def signed_uri(values, scale):
+    """A signed map (H, W) on the colour scale -``scale``..``scale`` -> palette PNG ('RdBu_r')."""
+    return indexed_uri(signed_levels(values, scale), _palette(DIVERGING))
+
+
+def signed_colorbar_uri(height=128):
+    """The diverging colour scale as one column: +scale (red) at the top, -scale (blue) at the bottom."""
+    return indexed_uri(np.round(np.linspace(255, 0, height))[:, None].astype(np.uint8), _palette(DIVERGING))
+
+
+def pixels_uri(pixels):
+    """Float pixels (H, W, 3) in 0..255 (an attacked image) -> the PNG of the nearest uint8 image."""
+    return image_uri(np.clip(np.round(pixels), 0, 255).astype(np.uint8))
 
 
 def mosaic_uri(maps, columns=None):

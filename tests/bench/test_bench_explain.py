@@ -91,3 +91,21 @@ def test_as_shipped_script_imports_nothing_of_npnet():
         assert figures["img_per_s"]["saliency"] > 0
     else:
         assert figures["img_per_s"]["saliency"] is None and "saliency" in figures["notes"][-1]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")       # pytorch-grad-cam's numpy calls on tensors
+def test_rise_and_road_are_timed_beside_torchray_and_pytorch_grad_cam_where_installed(monkeypatch):
+    from npnet.bench import rise_road_bench
+    monkeypatch.setattr(rise_road_bench, "RISE_SETTINGS", {**rise_road_bench.RISE_SETTINGS, "masks": 20})
+    monkeypatch.setattr(rise_road_bench, "WARMUP", 0)
+    monkeypatch.setattr(rise_road_bench, "REPEATS", 1)
+    result = explain_bench.bench_explain(batch_size=4, repeats=1, slow_images=2, with_torch=True,
+                                         only={"rise", "road"}, checkpoint=None, as_shipped=False)
+    assert result["rows"] == [] and [row["method"] for row in result["rise_road"]] == ["rise", "road"]
+    assert all(row["npnet"] > 0 and row["images"] == 2 for row in result["rise_road"])
+    installed = {"rise": importlib.util.find_spec("torchray"), "road": importlib.util.find_spec("pytorch_grad_cam")}
+    for row in result["rise_road"]:
+        if installed[row["method"]] is not None and importlib.util.find_spec("torch") is not None:
+            assert row["reference"] > 0, result["notes"]
+    text = explain_bench.format_explain_table(result)
+    assert "RISE and ROAD" in text and "TorchRay" in text

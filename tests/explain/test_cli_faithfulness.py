@@ -13,8 +13,8 @@ from npnet.data.preprocessing import preprocess
 from .conftest import write_pickle
 
 FAST = ("--methods", "gradcam,saliency", "--steps", "4")
-COLUMNS = {"energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "randomization",
-           "seconds_per_image", "empty_maps", "randomization_constant_maps"}
+COLUMNS = {"energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "road_morf", "road_lerf",
+           "randomization", "seconds_per_image", "empty_maps", "randomization_constant_maps"}
 
 
 def run(cli, capsys, *argv):
@@ -37,11 +37,13 @@ def test_the_table_has_a_row_per_method_then_the_baselines(cli, capsys, model_fi
     lines = out.splitlines()
     assert lines[0].startswith("faithfulness on 5 images of ") and lines[0].endswith("the true class")
     header = lines.index(next(line for line in lines if line.startswith("method ")))
-    assert lines[header].split() == ["method", "energy", "pointing", "deletion", "insertion", "random.",
-                                     "s/image", "empty", "constant"]
-    body = [line for line in lines[header + 1:] if not line.startswith("wrote ")]
+    assert lines[header].split() == ["method", "energy", "pointing", "deletion", "insertion", "MoRF", "LeRF",
+                                     "random.", "rank", "s/image", "empty", "constant"]
+    body = [line for line in lines[header + 1:] if not line.startswith(("wrote ", "read first: "))]
     assert [line.split()[0] for line in body] == ["gradcam", "saliency", "baselines:", "centre", "random"]
-    assert all(len(line.split()) == 9 for line in body if line != "baselines:")
+    assert all(len(line.split()) == 12 for line in body if line != "baselines:")
+    order = next(line for line in lines if line.startswith("read first: "))
+    assert sorted(name.rstrip("*,") for name in order.split(" (")[0].split()[2:]) == ["gradcam", "saliency"]
 
 
 def test_json_is_one_object_with_every_column_for_every_method_and_baseline(cli, capsys, model_file,
@@ -55,6 +57,12 @@ def test_json_is_one_object_with_every_column_for_every_method_and_baseline(cli,
     assert list(document["baselines"]) == ["centre", "random"]
     for row in [*document["methods"].values(), *document["baselines"].values()]:
         assert set(row) == COLUMNS
+        assert 0 <= row["road_morf"] <= 1 and 0 <= row["road_lerf"] <= 1
+    assert list(document["ranks"]) == ["gradcam", "saliency", "centre", "random"]
+    assert sorted(document["ranking"]) == ["gradcam", "saliency"]
+    for name, ranks in document["ranks"].items():
+        assert set(ranks) <= {*COLUMNS, "mean", "marks"} and {"road_morf", "road_lerf", "mean", "marks"} <= set(ranks)
+        assert set(ranks["marks"]) <= {"localization", "randomization"}
     assert "wrote" in err and "wrote" not in out       # the figures' paths go to stderr beside JSON
 
 

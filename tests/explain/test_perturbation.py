@@ -1,10 +1,12 @@
-"""Score-CAM, Ablation-CAM and occlusion against plain loops (one forward per channel or window)."""
+"""Score-CAM, Ablation-CAM and occlusion against plain loops (one forward per channel or window); RISE's own
+definition is checked in test_rise.py, and it shares the batching, class and dtype checks here."""
 import numpy as np
 import pytest
 
 from npnet.io.errors import NpnetError
 from npnet.explain.gradcam import bilinear_upsample
 from npnet.explain.perturbation import ablationcam, occlusion, scorecam, window_starts
+from npnet.explain.rise import rise
 from npnet.engine.layers import Conv2D, Dense, Flatten, MaxPool2D
 from npnet.engine.model import Sequential
 from npnet.engine.seed_net import seed_net
@@ -93,11 +95,13 @@ def occlusion_by_loop(model, image, c, window, stride, baseline):
 def run(method, model, images, classes=None, **options):
     if method == "occlusion":
         return occlusion(model, images, classes, **options)
+    if method == "rise":                                    # 200 masks, not 4000: the same code, quicker
+        return rise(model, images, classes, **{"masks": 200, **options})
     function = scorecam if method == "scorecam" else ablationcam
     return function(model, images, classes, model.layer(LAYER), **options)
 
 
-METHODS = ["scorecam", "ablationcam", "occlusion"]
+METHODS = ["scorecam", "ablationcam", "occlusion", "rise"]
 
 
 # -- against the definitions ----------------------------------------------------------------------------
@@ -207,6 +211,8 @@ def test_float32_model_agrees_with_float64(method):
     ("occlusion", {"baseline": float("nan")}, "baseline must be a finite number"),
     ("occlusion", {"baseline": np.inf}, "baseline must be a finite number"),
     ("occlusion", {"baseline": "zero"}, "baseline must be a finite number"),
+    ("rise", {"batch_size": 0}, "option batch_size must be a whole number from 1 to 4,096"),
+    ("rise", {"masks": 0}, "option masks must be a whole number from 1 to 20,000"),
 ])
 def test_bad_options_raise_npnet_errors(method, options, message):
     with pytest.raises(NpnetError, match=message):

@@ -317,6 +317,20 @@ def test_bold_marks_where_a_method_beats_the_centred_blob_and_never_on_randomiza
     assert bold == [repr(0.9), repr(0.8)]          # energy and insertion; not the tie, deletion or randomization
 
 
+def test_the_faithfulness_section_says_which_methods_to_read_first():
+    from npnet.report import page
+    def row(energy, rho):
+        return {"energy_in_box": energy, "pointing_game": 1.0, "deletion_auc": 0.2, "insertion_auc": 0.8,
+                "road_morf": 0.4, "road_lerf": 0.8, "randomization": rho, "seconds_per_image": 0.01}
+    scores = {"sample": "2 images", "methods": {"sharp": row(0.95, 0.9), "faithful": row(0.85, 0.0)},
+              "baselines": {"centre": row(0.8, 1.0)}}
+    html = Page(page.faithfulness_html(scores))
+    advice = "".join(html.text)
+    assert "Read faithful first: the best mean rank over the 7 columns among the methods that beat" in advice
+    ranks = [float(a["data-value"]) for t, a in html.tags if t == "td" and "data-value" in a][7::9]
+    assert ranks == pytest.approx([13 / 7, 13 / 7, 16 / 7])     # the mean rank of sharp, faithful, centre
+
+
 def test_the_faithfulness_sample_is_scored_as_the_faithfulness_command_scores_it(cli, capsys, model_file, tmp_path):
     split = write_pickle(tmp_path / "test.p", 10)
     status, out, _ = run(cli, capsys, "faithfulness", "--json", "--model", model_file, "--data", split,
@@ -331,7 +345,7 @@ def test_the_faithfulness_sample_is_scored_as_the_faithfulness_command_scores_it
     for row, name in zip(shown, ["gradcam", "saliency", "centre", "random"]):
         want = {**expected["methods"], **expected["baselines"]}[name]
         for value, key in zip(row, ["energy_in_box", "pointing_game", "deletion_auc", "insertion_auc",
-                                    "randomization"]):
+                                    "road_morf", "road_lerf", "randomization"]):
             assert (value == "" and want[key] is None) or float(value) == want[key]
 
 

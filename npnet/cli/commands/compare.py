@@ -1,11 +1,16 @@
 """explain.py compare: every method side by side, one figure: a row per image and class, a column per
-method, each map on its image, one colour scale per method."""
+method, each map on its image, one colour scale per method.
+
+An image whose prediction p is not its true class t (--true, or the label of --data) gets one more
+row, 'pred vs true': each method's map of why p and not t (``npnet.explain.contrastive``: Grad-CAM
+and the attributions signed, the other CAMs after their ReLU), each on its own diverging scale."""
 from pathlib import Path
 
 import numpy as np
 
 from ...io.errors import NpnetError
 from ...explain import attribution, cam, resolve_class
+from ...explain.contrastive import contrastive_map
 from ...explain.method_plots import compare_grid, reduce_channels
 from ...explain.plots import wrap
 from ...explain.methods import ATTRIBUTION_METHODS, CAM_METHODS, METHODS, option_names
@@ -15,6 +20,7 @@ from .common import (Model, cache_folder, explanation_rows, load_labelled, out_d
 
 HELP = "every method side by side: a row per image and class, a column per method"
 PARENTS = ("model",)
+CONTRAST = "pred vs true"
 DEFAULT_METHODS = "gradcam,gradcam++,scorecam,saliency,guided_backprop,integrated_gradients,occlusion"
 
 
@@ -48,14 +54,47 @@ def parse_methods(text):
     return list(dict.fromkeys(names))
 
 
-def method_map(net, x, method, classes, layer=None):
-    """((R, H, W) >= 0 map, kind) of any method: a CAM as it is ('cam'), an attribution as the sum over
-    channels of |a| ('attribution'). ``layer`` goes to every method that reads a layer."""
+def method_map(net, x, method, classes, layer=None, contrast=None, trues=None):
+    """((R, H, W) map, kind) of any method: a CAM as it is ('cam'), an attribution as the sum over
+    channels of |a| ('attribution'). ``layer`` goes to every method that reads a layer. The rows
+    where ``contrast`` is True hold instead why ``classes[r]`` and not ``trues[r]``
+    (``contrastive_map``: signed for Grad-CAM and the attributions; NaN for Eigen-CAM, which reads no class)."""
+    R = len(x)
+    contrast = np.zeros(R, dtype=bool) if contrast is None else np.asarray(contrast, dtype=bool)
+    plain = np.flatnonzero(~contrast)
+    maps = np.zeros((R,) + x.shape[1:3], dtype=np.float32)
+    kind = "cam" if method in CAM_METHODS else "attribution"
     if method in CAM_METHODS:
-        return cam(net, x, method, classes=classes, layer=layer), "cam"
-    reads_layer = layer is not None and "layer" in option_names(ATTRIBUTION_METHODS[method].function)
-    options = {"layer": layer} if reads_layer else {}
-    return reduce_channels(attribution(net, x, method, classes=classes, **options), "abs"), "attribution"
+        maps[plain] = cam(net, x[plain], method, classes=classes[plain], layer=layer)
+    else:
+        reads_layer = layer is not None and "layer" in option_names(ATTRIBUTION_METHODS[method].function)
+        options = {"layer": layer} if reads_layer else {}
+        maps[plain] = reduce_channels(attribution(net, x[plain], method, classes=classes[plain], **options), "abs")
+    rows = np.flatnonzero(contrast)
+    if len(rows):
+        against = np.array([trues[r] for r in rows], dtype=np.int64)
+        found = contrastive_map(net, x[rows], method, classes[rows], against, layer)[0]
+        maps[rows] = np.nan if found is None else found          # NaN: the method reads no class
+    return maps, kind
+
+
+def with_contrast_rows(rows, predicted, trues):
+    """``rows`` [(image n, class c, role)] with one (n, predicted class, CONTRAST) after the rows of each
+    image whose prediction is not its true class (``trues[n]``; None: not known, no row)."""
+    out = []
+    for k, (n, c, role) in enumerate(rows):
+        out.append((n, c, role))
+        last = k + 1 == len(rows) or rows[k + 1][0] != n
+        if last and trues[n] is not None and trues[n] != predicted[n]:
+            out.append((n, int(predicted[n]), CONTRAST))
+    return out
+
+
+def row_title(path, c, role, probs, true, names):
+    """A row's title: the image, the role, the class; a contrastive row names both classes."""
+    if role == CONTRAST:
+        return f"{Path(path).name}\n{role}: why id {c}, not {true}\nred: for id {c}, blue: for id {true}"
+    return f"{Path(path).name}\n{role}: id {c}, p = {probs[c]:.1%}\n{wrap(names[c], 24)}"
 
 
 def images_from_data(args, model):
@@ -84,15 +123,22 @@ def run(args):
     if not len(images):
         return 2
     x, probs, rows = explanation_rows(model, images, asked, trues)
+    rows = with_contrast_rows(rows, probs.argmax(axis=1), trues)
     index = np.array([n for n, _, _ in rows])
     classes = np.array([c for _, c, _ in rows])
-    columns = [(method, *method_map(model.net, x[index], method, classes, args.layer)) for method in methods]
-    titles = [f"{Path(paths[n]).name}\n{role}: id {c}, p = {probs[n, c]:.1%}\n{wrap(model.names[c], 24)}"
-              for n, c, role in rows]
+    contrast = np.array([role == CONTRAST for _, _, role in rows])
+    columns = [(method, *method_map(model.net, x[index], method, classes, args.layer, contrast,
+                                    [trues[n] for n in index])) for method in methods]
+    titles = [row_title(paths[n], c, role, probs[n], trues[n], model.names) for n, c, role in rows]
     stem = f"{Path(args.data).stem}_{args.index[0]}" if args.data else Path(paths[0]).stem
     stem = stem if len(paths) == 1 else "compare"
     target = out_dir(args) / (f"{stem}_compare.png" if len(paths) == 1 else "compare.png")
-    title = (f"{len(methods)} method{'s' * (len(methods) > 1)}, {len(rows)} row{'s' * (len(rows) > 1)} "
+    contrasts = int(contrast.sum())
+    plain = len(rows) - contrasts
+    title = (f"{len(methods)} method{'s' * (len(methods) > 1)}, {plain} row{'s' * (plain > 1)} "
              f"(image x class); the classes of an image share one scale per method (its max in the corner)")
-    wrote(compare_grid(images[index], titles, columns, target, title, groups=index))
+    if contrasts:
+        title += (f"\n+ {contrasts} pred-vs-true row{'s' * (contrasts > 1)}: why the predicted class and not "
+                  f"the true one, each map on its own diverging scale (±m in the corner)")
+    wrote(compare_grid(images[index], titles, columns, target, title, groups=index, contrast=contrast))
     return 2 if failed else 0

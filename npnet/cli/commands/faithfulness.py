@@ -1,10 +1,12 @@
 """explain.py faithfulness: is each explanation right? Every method scored on the signs' own boxes, beside
 a centred Gaussian and uniform noise scored by the same code: energy in the box, pointing game, deletion
-and insertion AUC (RISE), and the rank correlation with the maps of a fully randomized model (Adebayo
-2018; lower means the map depends on the weights). Maps as in ``npnet.explain.faithfulness.metrics``; the scores come
-from ``npnet.explain.faithfulness.scoring``, which the report's table uses too. The boxes are the loaders'
-``Dataset.boxes``: x1 * 32 / width .. (x2 + 1) * 32 / width, as ``metrics.boxes_to_32``. Deleted pixels
-become 0 in the model's input. s/image is the method's own time (its maps), not the scoring's."""
+and insertion AUC (RISE), ROAD's MoRF and LeRF accuracy areas (Rong 2022), and the rank correlation with
+the maps of a fully randomized model (Adebayo 2018; lower means the map depends on the weights). Then
+every column as a rank and the methods in the order to read them (``faithfulness.ranking``). Maps as in
+``npnet.explain.faithfulness.metrics``; the scores come from ``npnet.explain.faithfulness.scoring``,
+which the report's table uses too. The boxes are the loaders' ``Dataset.boxes``: x1 * 32 / width ..
+(x2 + 1) * 32 / width, as ``metrics.boxes_to_32``. Deleted pixels become 0 in the model's input.
+s/image is the method's own time (its maps), not the scoring's."""
 import json
 import sys
 
@@ -12,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...io.errors import NpnetError
-from ...explain.faithfulness import metrics
+from ...explain.faithfulness import metrics, ranking, road
 from ...explain.faithfulness.scoring import BASELINES, COLUMNS, score_methods
 from ...io.files import finite_json
 from ...explain.plots import overlay, save, show_image
@@ -57,28 +59,46 @@ def boxed_split(path, split, limit, cache_dir=None, model=None):
 
 
 # -- output ---------------------------------------------------------------------------------------
+def split_rows(rows):
+    """({method: row}, {baseline: row})."""
+    return ({k: v for k, v in rows.items() if k not in BASELINES}, {k: v for k, v in rows.items() if k in BASELINES})
+
+
 def table(rows, images, source, target):
-    """The table as text: a row per method, then the baselines. '-' is no value (every map left out)."""
+    """The table as text: a row per method, then the baselines, then the order to read the methods in.
+    '-' is no value (every map left out)."""
+    methods, baselines = split_rows(rows)
+    ranks = ranking.rank_rows(methods, baselines)
+    wide = max([22, *map(len, rows)])                   # the name column fits the longest name
     lines = [f"faithfulness on {images} images of {one_line(source)}, explaining the {target} class",
-             "(energy, pointing, insertion: higher is better; deletion: lower; randomization: nearer 0;",
-             " empty: maps without positive mass, left out of energy; constant: maps left out of randomization)",
-             f"{'method':22} {'energy':>7} {'pointing':>8} {'deletion':>8} {'insertion':>9} "
-             f"{'random.':>7} {'s/image':>8} {'empty':>5} {'constant':>8}"]
+             "(energy, pointing, insertion, ROAD LeRF: higher is better; deletion, ROAD MoRF: lower; randomization:",
+             " nearer 0; rank: mean rank over the 7 columns, 1 = best; empty: maps without positive mass, left out",
+             " of energy; constant: maps left out of randomization)",
+             f"{'method':{wide}} {'energy':>7} {'pointing':>8} {'deletion':>8} {'insertion':>9} {'MoRF':>6} {'LeRF':>6} "
+             f"{'random.':>7} {'rank':>5} {'s/image':>8} {'empty':>5} {'constant':>8}"]
+    widths = (7, 8, 8, 9, 6, 6, 7)
     for name, row in rows.items():
         if name == BASELINES[0]:
             lines.append("baselines:")
-        values = [row[c] for c in COLUMNS[:5]]
-        cells = [f"{v:{w}.3f}" if np.isfinite(v) else f"{'-':>{w}}" for v, w in zip(values, (7, 8, 8, 9, 7))]
-        lines.append(f"{name:22} {' '.join(cells)} {row['seconds_per_image']:8.4f} {row['empty_maps']:5d} "
-                     f"{row['randomization_constant_maps']:8d}")
+        values = [row[c] for c in COLUMNS[:7]]
+        cells = [f"{v:{w}.3f}" if np.isfinite(v) else f"{'-':>{w}}" for v, w in zip(values, widths)]
+        mean = ranks[name]["mean"]
+        lines.append(f"{name:{wide}} {' '.join(cells)} {'-' if mean is None else format(mean, '.1f'):>5} "
+                     f"{row['seconds_per_image']:8.4f} {row['empty_maps']:5d} {row['randomization_constant_maps']:8d}")
+    order = [name + "*" * bool(ranks[name]["marks"]) for name in ranking.ranking(methods, ranks)]
+    lines.append(f"read first: {', '.join(order)} (* beats the centre on neither energy nor pointing, or "
+                 f"|random.| >= {ranking.RANDOMIZATION_LIMIT})")
     return "\n".join(lines)
 
 
 def as_json(rows, images):
-    """One JSON object; NaN (no value) becomes null (``files.finite_json``), so the JSON is valid."""
-    document = {"images": images,
-                "methods": {k: v for k, v in rows.items() if k not in BASELINES},
-                "baselines": {k: v for k, v in rows.items() if k in BASELINES}}
+    """One JSON object; NaN (no value) becomes null (``files.finite_json``), so the JSON is valid.
+    "ranks": every method's and baseline's rank per column, mean rank and marks; "ranking": the
+    method names, best first (``faithfulness.ranking``)."""
+    methods, baselines = split_rows(rows)
+    ranks = ranking.rank_rows(methods, baselines)
+    document = {"images": images, "methods": methods, "baselines": baselines,
+                "ranks": ranks, "ranking": ranking.ranking(methods, ranks)}
     return json.dumps(finite_json(document), allow_nan=False)
 
 
@@ -119,14 +139,23 @@ def figures(net, data, x, boxes, classes, methods, curves, energies, args, out):
         return (m - m.min()) / (m.max() - m.min()) if m.max() > m.min() else np.zeros_like(m)
 
     paths = []
-    fig = Figure(figsize=(11, 4.5))
-    for ax, kind in zip(fig.subplots(1, 2), ("deletion", "insertion")):
+    fig = Figure(figsize=(11, 9), layout="constrained")
+    for ax, kind in zip(fig.subplots(2, 2).ravel(), ("deletion", "insertion", "road_morf", "road_lerf")):
+        road_curve = kind.startswith("road")
         for name, curve in curves.items():
-            area = metrics.trapezoid(curve[kind][None], curve["x"])[0]
-            ax.plot(curve["x"], curve[kind], "--" if name in BASELINES else "-", lw=1, label=f"{name} {area:.3f}")
-        ax.set(title=f"{kind}: mean p(class) (area)", xlabel="fraction of pixels " +
-               ("removed" if kind == "deletion" else "restored"), ylim=(0, 1))
-    ax.legend(fontsize=6, ncol=2)
+            x_values = curve["road_x"] if road_curve else curve["x"]
+            area = road.road_area(curve[kind][None], x_values)[0] if road_curve else \
+                metrics.trapezoid(curve[kind][None], x_values)[0]
+            ax.plot(x_values, curve[kind], "--" if name in BASELINES else "-", lw=1, label=f"{name} {area:.3f}",
+                    marker="." if road_curve else None)
+        if road_curve:
+            ax.set(title=f"ROAD {'MoRF' if kind == 'road_morf' else 'LeRF'}: accuracy (mean height)",
+                   xlabel=f"fraction of pixels removed, {'most' if kind == 'road_morf' else 'least'} relevant "
+                   "first, imputed", ylim=(0, 1.02))
+        else:
+            ax.set(title=f"{kind}: mean p(class) (area)", xlabel="fraction of pixels " +
+                   ("removed" if kind == "deletion" else "restored"), ylim=(0, 1))
+        ax.legend(fontsize=6, ncol=2)
     paths.append(save(fig, out / "faithfulness_curves.png"))
 
     stages_of = {name: metrics.randomization_check(net, x[:1], name, classes[:1], seed=args.seed)

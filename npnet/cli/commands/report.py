@@ -1,9 +1,11 @@
 """explain.py report: a model's whole debugging story as one self-contained web page.
 
 The model (summary, recipe, learning curves), its accuracy (per class, sortable; the confusion matrix and
-the most confused pairs with examples), its mistakes (most confident first, top-5 probabilities, the
-heatmaps of every explanation method for the true and the predicted class on one scale, a selector to
-switch method, a click for the feature maps), the faithfulness table, and the user's own images.
+the most confused pairs with examples; with --robustness the accuracy under attack), its mistakes (most
+confident first, top-5 probabilities, the heatmaps of every explanation method for the true and the
+predicted class on one scale, a selector to switch method, a click for the feature maps; why the
+predicted class and not the true one, how far the true class was and the counterfactual image,
+``npnet.report.margins``), the faithfulness table, and the user's own images.
 One HTML file: every picture, style and script inline, nothing fetched, so it opens offline anywhere."""
 import sys
 import time
@@ -13,7 +15,7 @@ from tqdm import tqdm
 
 from ...explain import classify, ranked_mistakes
 from ...io.files import write_text_atomic
-from ...report import content, page, training_data
+from ...report import content, margins, margins_page, page, training_data
 from ...explain.faithfulness import sample as faithfulness
 from ..boundary import whole_number
 from ...data.images import load_image
@@ -36,8 +38,13 @@ def add_arguments(parser):
                         help="score faithfulness on N images evenly spaced over the data (default 100; 0: skip)")
     parser.add_argument("--faithfulness", metavar="JSON", help="show a whole run instead: the output of "
                         "`explain.py faithfulness --json` on this data")
-    parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the faithfulness noise baseline and random weights")
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the faithfulness noise baseline "
+                        "and random weights, and of PGD's random start (--robustness)")
     parser.add_argument("--audit", metavar="JSON", help="show a label audit: the audit.json `explain.py audit` wrote")
+    parser.add_argument("--robustness", action="store_true", help="add the accuracy under attack (fgsm, pgd10, "
+                        "pgd20 at eps 1, 2, 4, 8 grey levels, as `explain.py robustness`) to the accuracy section")
+    parser.add_argument("--robustness-limit", type=positive, default=margins.ROBUSTNESS_IMAGES, metavar="N",
+                        help=f"attack N images evenly spaced over the split (default {margins.ROBUSTNESS_IMAGES:,})")
 
 
 def run(args):
@@ -55,7 +62,8 @@ def run(args):
     wrong = ranked_mistakes(evaluation)
     chosen = wrong[:args.limit]
     scoring = scores is None and args.faithfulness_images > 0
-    steps = len(methods) * (2 if users is not None else 1) + (len(methods) + 2 if scoring else 0)
+    attacks = len(margins.ATTACKS) * len(margins.EPS) if args.robustness else 0
+    steps = len(methods) * (2 if users is not None else 1) + (len(methods) + 2 if scoring else 0) + 1 + attacks
     with tqdm(total=steps, desc="report", unit="step", file=sys.stderr, disable=None, leave=False) as bar:
         def step(name):
             bar.set_postfix_str(name)
@@ -63,6 +71,17 @@ def run(args):
         mistakes = content.panels(model, data.images[chosen], x[chosen], evaluation.probs[chosen],
                                   content.mistake_pairs(evaluation, chosen), methods,
                                   [f"#{n}" for n in chosen], evaluation.labels[chosen], step=step)
+        closeness, seconds = margins.mistake_margins(model, data.images[chosen], evaluation.labels[chosen],
+                                                     evaluation.predicted[chosen])
+        for card, found in zip(mistakes, closeness):
+            card["closeness"] = margins_page.closeness_html(card, found)
+        print(f"counterfactuals of {len(chosen):,} mistakes: {seconds:.1f} s")
+        step("counterfactuals")
+        robust = None
+        if args.robustness:
+            robust = margins.robustness_part(model, data.images, data.labels, args.robustness_limit, args.seed,
+                                             progress=lambda name, eps: step(f"{name} eps {eps:g}"))
+            print(f"robustness on {robust['sample']}: {robust['seconds']:.1f} s")
         if scoring:
             scores = faithfulness.scored_sample(model, data, x, methods, args.faithfulness_images, args.seed,
                                                 step=step)
@@ -81,7 +100,8 @@ def run(args):
             probs = model.net.predict_proba(model.input(users))
             yours = content.panels(model, users, model.input(users), probs, content.runner_up_pairs(probs),
                                    methods, [str(path) for path in args.images], step=step)
-    parts = sections(model, data, evaluation, methods, mistakes, len(wrong), len(chosen), scores, yours)
+    parts = sections(model, data, evaluation, methods, mistakes, len(wrong), len(chosen), scores, yours, robust,
+                     seconds)
     parts.insert(3, ("training-data", "The training data", "Which training images taught each mistake, and which "
                      "training labels look wrong.", page.training_data_html(how, audit)))
     title = f"npnet report: {model.path} on {data.source}"
@@ -96,25 +116,31 @@ def run(args):
     return 0
 
 
-def mistakes_html(cards, methods, total, shown):
+def mistakes_html(cards, methods, total, shown, seconds=None):
     if not total:
         return '<p class="note">No image is misclassified.</p>'
     shown_text = (f"the {shown:,} most confident shown. {total - shown:,} more mistakes are not shown (--limit {shown})."
                   if total > shown else "all shown, most confident first.")
+    found = "" if seconds is None else f" Their counterfactuals were found in {seconds:.1f} s."
     return (f'<p class="note" id="mistake-count" data-total="{total}" data-shown="{shown}">{total:,} mistakes; '
-            f'{shown_text} Click an image for its feature maps.</p>'
+            f'{shown_text} Click an image for its feature maps.{found}</p>'
             + page.method_selector(methods) + page.cards_html(cards, methods))
 
 
-def sections(model, data, evaluation, methods, mistakes, total, shown, scores, yours):
-    """The page's parts, in order: (id, heading, one line for a newcomer, HTML body)."""
+def sections(model, data, evaluation, methods, mistakes, total, shown, scores, yours, robust=None, seconds=None):
+    """The page's parts, in order: (id, heading, one line for a newcomer, HTML body). robust: the
+    accuracy under attack (``margins.robustness_part``) or None; seconds: the counterfactuals' time."""
     parts = [("model", "The model", "What was trained: its layers and sizes, how images are prepared, and how "
               "training went.", page.model_html(content.model_part(model))),
-             ("accuracy", "Accuracy", "How often the model is right, class by class, and which classes it mixes up.",
-              page.accuracy_html(content.accuracy_part(model, data, evaluation), model.names)),
+             ("accuracy", "Accuracy", "How often the model is right, class by class, and which classes it mixes up"
+              + (", and how often under attack." if robust else "."),
+              page.accuracy_html(content.accuracy_part(model, data, evaluation), model.names)
+              + margins_page.robustness_html(robust)),
              ("mistakes", "Mistakes", "The wrong predictions, most confident first. The heatmaps show where in the "
               "image a method finds the evidence for the true and for the predicted class (bright = more), both on "
-              "the colour scale beside them.", mistakes_html(mistakes, methods, total, shown)),
+              "the colour scale beside them. Below: why the predicted class and not the true one (red: for the "
+              "predicted, blue: for the true), how small a change of the image makes the net say the true class, "
+              "and that image.", mistakes_html(mistakes, methods, total, shown, seconds)),
              ("faithfulness", "Faithfulness", "Is an explanation right? Each method scored on the signs' own boxes "
               "and by removing pixels, beside baselines that know nothing of the net.", page.faithfulness_html(scores))]
     if yours is not None:

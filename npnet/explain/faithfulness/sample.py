@@ -15,8 +15,8 @@ from . import scoring
 from ...io.reading import read_regular
 
 JSON_BYTES = 1 << 20
-NUMBERS = ("energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "randomization",
-           "seconds_per_image")
+NUMBERS = ("energy_in_box", "pointing_game", "deletion_auc", "insertion_auc", "road_morf", "road_lerf",
+           "randomization", "seconds_per_image")
 
 
 def sample_positions(total, count):

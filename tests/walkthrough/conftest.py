@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tests.tolerances import rounding_tolerance
 import pytest
 
 from npnet.data import class_names
@@ -131,3 +133,15 @@ def lookup(engine, ref):
     """'conv2d_2.kernel[1,0,5,7]' -> the engine's value there."""
     name, index = re.fullmatch(r"(.+?)\[([\d,]+)\]", ref).groups()
     return engine["arrays"][name][tuple(int(i) for i in index.split(","))]
+
+
+#: the chain of sums behind any number on the page (the seed net's layers, forward then backward): the
+#: page is built on one thread, the engine's arrays here on all, so BLAS may add them in other orders
+CHAIN_TERMS = [27, 512, 128, 1152, 256, 128, 64, 43, 64, 128, 256, 1152, 512, 128, 27]
+
+
+def page_tolerance(expected, scale, digits=6):
+    """How far a page number may be from the engine's ``expected``: the page's rounding to ``digits``
+    significant digits, plus the float32 rounding of two evaluations of the chain of sums, whose terms
+    are bounded by ``scale`` (the largest magnitude of the array it comes from)."""
+    return 10.0 ** (1 - digits) * np.abs(expected) + rounding_tolerance(scale, CHAIN_TERMS)

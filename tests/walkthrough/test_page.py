@@ -10,7 +10,7 @@ from npnet.engine.layers import Dense
 from npnet.engine.losses import softmax_cross_entropy
 from npnet.walkthrough import colours, passes
 
-from .conftest import INDEX, lookup, read_block
+from .conftest import INDEX, lookup, page_tolerance, read_block
 
 VOID = {"meta", "img", "br", "input", "link", "hr", "col", "source", "wbr"}
 
@@ -37,9 +37,10 @@ class Checker(HTMLParser):
 
 
 def close(a, b, digits=6):
-    """a equals b to the page's rounding (6 significant digits of float32)."""
+    """a equals b to the page's rounding (6 significant digits of float32) and the float32 rounding of
+    the chain of sums behind them (``conftest.page_tolerance``, scaled by b's largest entry)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.allclose(a, b, rtol=10.0 ** (1 - digits), atol=1e-30)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= page_tolerance(b, np.abs(b).max(), digits)))
 
 
 def test_one_page_is_written_and_its_path_printed_last(built):
@@ -123,7 +124,9 @@ def test_the_badges_are_gradchecks_rel_error_at_the_entries_listed(built, engine
             numeric, usable = numerical_gradient(f, tensors[key], entries, 1e-6, [layer])
             assert usable.all(), f"{layer.name}/{key}: the page's entries are off the kinks"
             error = rel_error(analytic[key].ravel()[entries], numeric)
-            assert np.isclose(check["rel_error"], error, rtol=1e-2, atol=1e-12), (layer.name, key)
+            # below 1e-8 a rel_error is the float64 rounding of the central differences, which another
+            # BLAS kernel or thread count changes; above it, the page's value is the check's to 1%
+            assert np.isclose(check["rel_error"], error, rtol=1e-2, atol=1e-8), (layer.name, key)
             assert error < 1e-6
             worst = max(worst, check["rel_error"])
         assert f'href="#check-{layer.name}" data-value="{worst!r}"' in built.html

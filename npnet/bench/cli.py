@@ -166,12 +166,7 @@ def main(argv=None):
                 result[f"ratios{suffix}"] = ratios(result, result[f"torch{suffix}"])
             result["correctness"] = compare_with_torch(args.batch_size)
             result["peak_rss_mb_with_torch"] = peak_rss_mb()
-    text = json.dumps(result, indent=2)
-    print(text if args.json else format_table(result))
-    if args.out:
-        with open(args.out, "w") as file:
-            file.write(text + "\n")
-    return 0
+    return emit(result, args, format_table)
 
 
 if __name__ == "__main__":

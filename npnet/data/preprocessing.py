@@ -156,12 +156,11 @@ def equalize_luminance(x):
 LCN_RADIUS, LCN_SIGMA = 4, 2.0
 
 
-def gaussian_blur(x, radius=LCN_RADIUS, sigma=LCN_SIGMA):
-    """G * x summed over channels: the weighted mean of every pixel's neighbourhood in all channels,
-    (N, H, W, C) -> (N, H, W, 1). The separable Gaussian g(d) = exp(-d^2 / 2 sigma^2), |d| <= radius,
-    is renormalized at the border by the weight that falls inside the image, so each output is a
-    weighted mean of real pixels (no zero or mirrored padding)."""
-    N, H, W, C = x.shape
+def window_sum(z, radius=LCN_RADIUS, sigma=LCN_SIGMA):
+    """A z: the sum over the (2 radius + 1)^2 window of g(di) g(dj) z, zero outside the image, one
+    axis after the other; g(d) = exp(-d^2 / 2 sigma^2) in float32. z: (N, H, W, 1) -> same. A's entries
+    g(i - i') g(j - j') are symmetric in the two pixels, so A is its own adjoint."""
+    N, H, W, _ = z.shape
     taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma ** 2)).astype(np.float32)
 
     def along(array, axis, size):
@@ -170,8 +169,18 @@ def gaussian_blur(x, radius=LCN_RADIUS, sigma=LCN_SIGMA):
         for k, weight in enumerate(taps):
             out += weight * np.take(padded, np.arange(k, k + size), axis=axis)
         return out
-    total = along(along(x.sum(axis=3, keepdims=True), 1, H), 2, W)
-    inside = along(along(np.ones((1, H, W, 1), np.float32), 1, H), 2, W)
+    return along(along(z, 1, H), 2, W)
+
+
+def gaussian_blur(x, radius=LCN_RADIUS, sigma=LCN_SIGMA):
+    """G * x summed over channels: the weighted mean of every pixel's neighbourhood in all channels,
+    (N, H, W, C) -> (N, H, W, 1). The separable Gaussian g(d) = exp(-d^2 / 2 sigma^2), |d| <= radius,
+    is renormalized at the border by the weight that falls inside the image, so each output is a
+    weighted mean of real pixels (no zero or mirrored padding): A (sum_c x_c) / (A 1 * C), A the
+    zero-padded ``window_sum``."""
+    N, H, W, C = x.shape
+    total = window_sum(x.sum(axis=3, keepdims=True), radius, sigma)
+    inside = window_sum(np.ones((1, H, W, 1), np.float32), radius, sigma)
     return total / (inside * C)
 
 

@@ -22,7 +22,7 @@ engine); everything is computed in that dtype.
 """
 import numpy as np
 
-from .preprocessing import LCN_RADIUS, LCN_SIGMA, LUMINANCE, PREPROCESSING_METHODS, gaussian_blur
+from .preprocessing import LCN_RADIUS, LCN_SIGMA, LUMINANCE, PREPROCESSING_METHODS, gaussian_blur, window_sum
 
 
 def preprocess_backward(images, spec, grad_output):
@@ -138,35 +138,18 @@ def equalize_backward(x, dout, spec=None):
     return dw * ratio + dluminance * LUMINANCE
 
 
-def _window_sum(z, radius=LCN_RADIUS, sigma=LCN_SIGMA):
-    """A z: sum over the (2 radius + 1)^2 window of g(dy) g(dx) z, zero outside the image.
-
-    z: (N, H, W, 1) -> same; g(d) = exp(-d^2 / 2 sigma^2) in float32, as ``gaussian_blur``. A's
-    matrix entries g(i - i') g(j - j') are symmetric in the two pixels, so A is its own adjoint."""
-    N, H, W, _ = z.shape
-    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma ** 2)).astype(np.float32)
-
-    def along(array, axis, size):
-        padded = np.pad(array, [(radius, radius) if a == axis else (0, 0) for a in range(4)])
-        out = np.zeros_like(array)
-        for k, weight in enumerate(taps):
-            out += weight * np.take(padded, np.arange(k, k + size), axis=axis)
-        return out
-    return along(along(z, 1, H), 2, W)
-
-
 def gaussian_blur_adjoint(dout, channels, radius=LCN_RADIUS, sigma=LCN_SIGMA):
     """The adjoint of ``gaussian_blur``: <gaussian_blur(x), dout> = <x, gaussian_blur_adjoint(dout, C)>.
 
     gaussian_blur(x) = A (sum_c x_c) / (inside C), inside = A 1 the window's weight inside the image
-    (fixed per pixel), A the zero-padded window sum (``_window_sum``, self-adjoint). So
+    (fixed per pixel), A the zero-padded window sum (``preprocessing.window_sum``, self-adjoint). So
 
         gaussian_blur^T(dout) = A (dout / (inside C)), copied to each of the C channels.
 
     dout: (N, H, W, 1) -> (N, H, W, C)."""
     N, H, W, _ = dout.shape
-    inside = _window_sum(np.ones((1, H, W, 1), np.float32), radius, sigma)
-    spread = _window_sum(dout / (inside * channels), radius, sigma)
+    inside = window_sum(np.ones((1, H, W, 1), np.float32), radius, sigma)
+    spread = window_sum(dout / (inside * channels), radius, sigma)
     return np.repeat(spread, channels, axis=3)
 
 

@@ -3,6 +3,7 @@
 
     python train.py --data data        # the seed's recipe
     python train.py --data data --recipe best    # the best recipe found for the same net
+    python train.py --data data --recipe best --final    # the same on train + valid: final.h5 (make train-best)
     python train.py --data data --resume runs/20261124-231500
 
 Ctrl-C (or SIGTERM) stops after the current batch and saves last.h5; --resume continues from it.
@@ -68,6 +69,13 @@ def parse_args(argv):
                         help="hold this fraction of each class's training tracks out of training and report "
                              "accuracy on them every epoch, a second validation set; the same tracks on "
                              "every run (default 0: off)")
+    parser.add_argument("--holdout-fold", type=cli.whole_number(0), metavar="K",
+                        help="hold out fold K of round(1 / FRACTION) disjoint folds of the tracks instead of "
+                             "the fixed split (needs --holdout-tracks; default: the fixed split)")
+    parser.add_argument("--final", action="store_true", default=None,
+                        help="train on the training and validation splits together (every labelled image), "
+                             "validate nothing, choose nothing: write final.h5, the recipe's averaged weights "
+                             "after its last epoch")
     parser.add_argument("--swa-epochs", type=cli.whole_number(0), metavar="N",
                         help="stochastic weight averaging: the mean of the last N epochs' weights, "
                              "validated and saved as swa.h5 (default 0: off)")
@@ -105,7 +113,8 @@ def recipe_from(args):
                "augment_strength": args.augment_strength,
                "low_resolution": args.low_resolution, "perspective": args.perspective, "noise": args.noise,
                "jpeg": args.jpeg, "mixup": args.mixup, "cutmix": args.cutmix, "swa_epochs": args.swa_epochs,
-               "holdout_tracks": args.holdout_tracks, "label_smoothing": args.label_smoothing,
+               "holdout_tracks": args.holdout_tracks, "holdout_fold": args.holdout_fold, "final": args.final,
+               "label_smoothing": args.label_smoothing,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
                "distill_weight": args.distill_weight, "temperature": args.temperature,
@@ -120,7 +129,7 @@ def recipe_from(args):
 #: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
                    "low_resolution", "perspective", "noise", "jpeg", "mixup", "cutmix", "swa_epochs",
-                   "holdout_tracks", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
+                   "holdout_tracks", "holdout_fold", "final", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
                    "teachers", "distill_weight", "temperature", "checkpoint_every", "adversarial", "adv_eps")
 
 
@@ -172,6 +181,9 @@ def main(argv=None):
     else:
         trainer = Trainer(recipe, train, valid, out, names, progress=progress, data_path=args.data)
         trainer.model.summary()
+    if trainer.recipe.final:
+        print(f"final run: training on all {len(trainer.train)} labelled images (train and valid together); "
+              f"nothing is validated, final.h5 is written after epoch {trainer.recipe.epochs}")
     if trainer.holdout is not None:
         print(f"held-out tracks: {len(trainer.holdout)} images of the training split held out "
               f"({trainer.recipe.holdout_tracks:g} of each class's tracks), {len(trainer.train)} to train on")
@@ -185,6 +197,8 @@ def main(argv=None):
         print(f"stopped at epoch {trainer.position[0] + 1}, batch {trainer.position[1]}; saved {cli.one_line(out)}/last.h5\n"
               f"resume with: python train.py --data {cli.one_line(args.data)} --resume {cli.one_line(out)}", file=sys.stderr)
         return 130
+    if trainer.recipe.final:
+        return report_final(trainer, splits, started)
     swa = trainer.history[-1].get("swa_val_accuracy") if trainer.history else None
     print(f"done in {time.perf_counter() - started:.0f} s: best validation accuracy "
           f"{100 * trainer.best_val_accuracy:.2f}%; wrote {cli.one_line(out)}/best.h5, last.h5, history.json, curves.png"
@@ -194,12 +208,31 @@ def main(argv=None):
         print(f"held-out tracks ({len(trainer.holdout)} images): {100 * at_best['holdout_accuracy']:.2f}% "
               f"at best.h5's epoch {at_best['epoch']}, {100 * trainer.history[-1]['holdout_accuracy']:.2f}% "
               f"at the last")
-    if len(splits.get("test", ())):
-        best_model, metadata = checkpoint.load(os.path.join(out, "best.h5"))
-        test_loss, test_accuracy = loss_and_accuracy(best_model, splits["test"], metadata["preprocessing"])
-        print(f"test accuracy (best.h5): {100 * test_accuracy:.2f}% on {len(splits['test'])} images "
-              f"(loss {test_loss:.4f})")
+    report_test(out, "best.h5", splits)
     return 0
+
+
+def report_final(trainer, splits, started):
+    if trainer.recipe.swa_epochs:
+        how = f"the mean of the last {trainer.swa_count} epochs' weights"
+    elif trainer.recipe.ema:
+        how = f"the weights' moving average, momentum {trainer.recipe.ema:g}"
+    else:
+        how = "the weights"
+    print(f"done in {time.perf_counter() - started:.0f} s: wrote {cli.one_line(trainer.out_dir)}/final.h5 "
+          f"({how} after epoch {trainer.recipe.epochs}, trained on {len(trainer.train)} images of train and valid), "
+          f"last.h5, history.json, curves.png")
+    report_test(trainer.out_dir, "final.h5", splits)
+    return 0
+
+
+def report_test(out, name, splits):
+    """The official test split's accuracy, when the data holds it (never used to choose anything)."""
+    if len(splits.get("test", ())):
+        model, metadata = checkpoint.load(os.path.join(out, name))
+        test_loss, test_accuracy = loss_and_accuracy(model, splits["test"], metadata["preprocessing"])
+        print(f"test accuracy ({name}): {100 * test_accuracy:.2f}% on {len(splits['test'])} images "
+              f"(loss {test_loss:.4f})")
 
 
 if __name__ == "__main__":

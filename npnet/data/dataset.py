@@ -59,6 +59,26 @@ class Dataset:
         return f"Dataset({len(self)} images from {self.source!r})"
 
 
+def join(parts, source: str) -> Dataset:
+    """The rows of every dataset in ``parts``, in order, as one Dataset named ``source``.
+
+    Track ids stay unique: each part's known ids are shifted past the largest id of the parts before
+    it (unknown tracks stay -1), so a track of one part never shares an id with another part's."""
+    tracks, offset = [], 0
+    for part in parts:
+        known = part.tracks != UNKNOWN_TRACK
+        tracks.append(np.where(known, part.tracks + offset, UNKNOWN_TRACK))
+        if known.any():
+            offset = int(tracks[-1][known].max()) + 1
+    return Dataset(
+        images=np.ascontiguousarray(np.concatenate([part.images for part in parts])),
+        labels=np.concatenate([part.labels for part in parts]),
+        boxes=np.concatenate([part.boxes for part in parts]),
+        tracks=np.concatenate(tracks).astype(np.int64),
+        source=source,
+    )
+
+
 def _find_problem(data: Dataset) -> str | None:
     """The first thing wrong with ``data`` as one short phrase, or None when it is valid."""
     expected = {

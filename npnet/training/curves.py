@@ -14,18 +14,22 @@ def curves_figure(history, train_label="train"):
     """history: the list of per-epoch dicts the trainer keeps (epoch, loss, accuracy, val_...,
     swa_val_accuracy in the SWA window, holdout_loss and holdout_accuracy with held-out tracks).
     train_label names the training curves (mixup trains on blended images, whose loss and accuracy
-    are not comparable with validation's)."""
+    are not comparable with validation's). A final run (``train.py --final``) validates nothing: its
+    figure holds the training curves alone."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(11, 4))
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     loss_axes.plot(epochs, [row["loss"] for row in history], label=train_label)
-    loss_axes.plot(epochs, [row["val_loss"] for row in history], label="valid")
+    validated = "val_accuracy" in history[-1]
+    if validated:
+        loss_axes.plot(epochs, [row["val_loss"] for row in history], label="valid")
     loss_axes.set(title="loss (cross-entropy)", xlabel="epoch", yscale="log")
     # error = 100% - accuracy, on a log axis: 50% and 1% are both readable
     accuracy_axes.plot(epochs, [100 * (1 - row["accuracy"]) for row in history], label=train_label)
     averaged = "raw_val_accuracy" in history[-1]      # --ema: validation used the averaged weights
-    accuracy_axes.plot(epochs, [100 * (1 - row["val_accuracy"]) for row in history],
-                       label="valid, averaged weights" if averaged else "valid")
+    if validated:
+        accuracy_axes.plot(epochs, [100 * (1 - row["val_accuracy"]) for row in history],
+                           label="valid, averaged weights" if averaged else "valid")
     if averaged:
         accuracy_axes.plot(epochs, [100 * (1 - row["raw_val_accuracy"]) for row in history],
                            label="valid, raw weights", alpha=0.6, linestyle="--")
@@ -37,9 +41,12 @@ def curves_figure(history, train_label="train"):
     if window:
         accuracy_axes.plot([row["epoch"] for row in window], [100 * (1 - row["swa_val_accuracy"]) for row in window],
                            label="valid, SWA mean of the epochs so far", linestyle=":", linewidth=2)
-    best = max(history, key=lambda row: row["val_accuracy"])
-    accuracy_axes.set(title=f"error (best valid accuracy {100 * best['val_accuracy']:.2f}% at epoch {best['epoch']})",
-                      xlabel="epoch", ylabel="error, % (100 - accuracy)", yscale="log")
+    if validated:
+        best = max(history, key=lambda row: row["val_accuracy"])
+        title = f"error (best valid accuracy {100 * best['val_accuracy']:.2f}% at epoch {best['epoch']})"
+    else:
+        title = "training error (a final run: every labelled image trains, none validates)"
+    accuracy_axes.set(title=title, xlabel="epoch", ylabel="error, % (100 - accuracy)", yscale="log")
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)
         axes.legend()

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from ..data.preprocessing import PREPROCESSING_METHODS
 from .adversarial import ADVERSARIAL_KINDS
+from .holdout import fold_count
 
 SCHEDULES = ("constant", "cosine")
 
@@ -34,6 +35,8 @@ class Recipe:
     distill_weight: float = 0.0      # a in (1 - a) CE + a T^2 KL(teachers || student) (losses.py)
     temperature: float = 4.0         # T, softening both the teachers' and the student's probabilities
     holdout_tracks: float = 0.0      # fraction of the training tracks held out and measured (holdout.py)
+    holdout_fold: int = -1           # which of round(1 / holdout_tracks) folds is held out; -1: the fixed split
+    final: bool = False              # train on train + valid, no validation, no held-out tracks: final.h5
     checkpoint_every: int = 0        # keep checkpoints/epoch_NNN.h5 every N epochs and the last (0 = none)
     adversarial: str = "none"        # train on attacked batches: fgsm or pgd (training/adversarial.py)
     adv_eps: float = 0.0             # their radius, linf, grey levels
@@ -71,6 +74,14 @@ class Recipe:
             problems.append(f"checkpoint interval must be at least 0 epochs, got {self.checkpoint_every}")
         if not 0 <= self.holdout_tracks <= 0.5:
             problems.append(f"held-out track fraction must be in [0, 0.5], got {self.holdout_tracks}")
+        elif self.holdout_fold != -1 and not self.holdout_tracks:
+            problems.append(f"a held-out fold ({self.holdout_fold}) needs held-out tracks (--holdout-tracks)")
+        elif not -1 <= self.holdout_fold < fold_count(self.holdout_tracks or 1):
+            problems.append(f"held-out fold must be in [0, {fold_count(self.holdout_tracks) - 1}] (holding out "
+                            f"{self.holdout_tracks:g} cuts {fold_count(self.holdout_tracks)} folds), "
+                            f"got {self.holdout_fold}")
+        if self.final and self.holdout_tracks:
+            problems.append("a final run trains on every labelled image: it cannot hold tracks out")
         if not 0 <= self.jpeg <= 1:
             problems.append(f"JPEG fraction must be in [0, 1], got {self.jpeg}")
         for name in ("mixup", "cutmix"):

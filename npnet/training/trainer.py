@@ -32,8 +32,14 @@ With ``recipe.checkpoint_every`` = K, the raw weights (never the moving average)
 and after the last are kept as ``checkpoints/epoch_NNN.h5``, their metadata holding the epoch and the
 ``learning_rate`` that epoch trained with: the checkpoints influence (TracIn) sums over.
 Every checkpoint's metadata names the training data (``train_data``, the path given to train.py;
-``train_source``, its training split's file) and the number of images trained on after any held-out
-tracks (``train_size``), so that a tool can find the images a run trained on.
+``train_source``, its training split's file), the number of images trained on after any held-out
+tracks (``train_size``) and the splits they came from (``trained_on``: [{"split", "source"}]), so that
+a tool can find the images a run trained on and say when a split it is given was one of them.
+
+With ``recipe.final``, the run trains on the training and validation splits together (``dataset.join``),
+validates nothing and chooses nothing: no best.h5. After the last epoch it writes ``final.h5``, the
+weights the recipe averages (the SWA mean with ``swa_epochs``, else the moving average with ``ema``,
+else the weights themselves). History rows then hold no ``val_*`` keys.
 """
 import contextlib
 import json
@@ -46,6 +52,7 @@ from tqdm import tqdm
 
 from ..io import checkpoint
 from ..runtime import process as runtime
+from ..data.dataset import join
 from ..data.augment import AugmentConfig, augment, lower_resolution, random_perspective
 from ..data.degrade import add_noise, jpeg
 from ..io.errors import NonFiniteError, NpnetError
@@ -94,7 +101,7 @@ def check_state(recipe, epoch, batch, partial, history, best, train_size):
                          f"of {batches} batches")
     if not all(math.isfinite(value) and value >= 0 for value in partial.values()):
         raise ValueError("the running sums are not finite non-negative numbers")
-    if len(history) != epoch or not all("val_accuracy" in row for row in history):
+    if len(history) != epoch or not all("accuracy" in row for row in history):
         raise ValueError(f"the history holds {len(history)} epochs, the position says {epoch}")
     if not (best == -1.0 or 0.0 <= best <= 1.0):
         raise ValueError(f"best validation accuracy {best} is not in [0, 1]")
@@ -104,12 +111,17 @@ class Trainer:
     def __init__(self, recipe, train, valid, out_dir, class_names, progress=True, log=tqdm.write, data_path=None):
         if len(train) == 0:
             raise NpnetError("the training split is empty")
-        if len(valid) == 0:
+        if len(valid) == 0 and not recipe.final:
             raise NpnetError("the validation split is empty: best.h5 is chosen on it")
         runtime.tune()
         runtime.warn_if_blas_spins()
         self.recipe = recipe
-        self.train, self.holdout = split_holdout(train, recipe.holdout_tracks)
+        self.trained_on = [{"split": "train", "source": os.path.abspath(train.source)}]
+        if recipe.final:        # every labelled image trains; nothing is left to validate on
+            self.trained_on.append({"split": "valid", "source": os.path.abspath(valid.source)})
+            train, valid = join([train, valid], f"{train.source} + {valid.source}"), valid.subset([])
+        self.train_source = self.trained_on[0]["source"]
+        self.train, self.holdout = split_holdout(train, recipe.holdout_tracks, recipe.holdout_fold)
         self.valid = valid
         if len(self.train) == 0 or (self.holdout is not None and len(self.holdout) == 0):
             raise NpnetError(f"holding out {recipe.holdout_tracks:g} of the training tracks leaves "
@@ -298,12 +310,15 @@ class Trainer:
         row = {"epoch": epoch + 1, "lr": self.optimizer.lr,
                "loss": self.partial["loss_sum"] / self.partial["seen"],
                "accuracy": self.partial["correct"] / self.partial["seen"]}
+        row.update(seconds=seconds, images_per_s=self.partial["seen"] / max(seconds, 1e-9))
+        if self.recipe.final:
+            self._end_final_epoch(epoch, row)
+            return
         if self.optimizer.averaged_params() is not None:
             row["raw_val_loss"], row["raw_val_accuracy"] = self._validate()
         with self.validation_weights():
             val_loss, val_accuracy = self._validate()
-            row.update(val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds,
-                       images_per_s=self.partial["seen"] / max(seconds, 1e-9))
+            row.update(val_loss=val_loss, val_accuracy=val_accuracy)
             if self.holdout is not None:
                 row["holdout_loss"], row["holdout_accuracy"] = loss_and_accuracy(self.model, self.holdout, self.spec)
             improved = val_accuracy > self.best_val_accuracy
@@ -316,14 +331,12 @@ class Trainer:
         if self._keeps_checkpoint(epoch):
             self._save_epoch_checkpoint(epoch)
         swa = ""
-        if self.recipe.swa_epochs and epoch >= self.recipe.epochs - self.recipe.swa_epochs:
-            row["swa_val_loss"], row["swa_val_accuracy"] = self._average_into_swa(epoch)
+        if self._in_swa_window(epoch):
+            self._average_into_swa(epoch)
+            with self._holding(self.swa_params):
+                row["swa_val_loss"], row["swa_val_accuracy"] = self._validate()
             swa = f"  swa {100 * row['swa_val_accuracy']:6.2f}% ({self.swa_count} epochs)"
-        self.history.append(row)
-        self.position = [epoch + 1, 0]
-        self.partial = self._fresh_sums()
-        self._save_last()
-        self._write_history()
+        self._close_epoch(epoch, row)
         raw = f"  (raw weights {100 * row['raw_val_accuracy']:6.2f}%)" if "raw_val_accuracy" in row else ""
         held_out = f"  held-out tracks {100 * row['holdout_accuracy']:6.2f}%" if "holdout_accuracy" in row else ""
         self.log(f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.4f}  "
@@ -331,11 +344,47 @@ class Trainer:
                    f"val_acc {100 * val_accuracy:6.2f}%{' *' if improved else '  '}{raw}{held_out}{swa}  lr {row['lr']:.2e}  "
                    f"{seconds:5.1f}s ({row['images_per_s']:.0f} img/s)")
 
+    def _end_final_epoch(self, epoch, row):
+        """A final run's epoch end: no validation; the SWA window folded in; final.h5 after the last."""
+        if self._in_swa_window(epoch):
+            self._average_into_swa(epoch)
+        if epoch + 1 == self.recipe.epochs:
+            self._save_final(epoch)
+        if self._keeps_checkpoint(epoch):
+            self._save_epoch_checkpoint(epoch)
+        self._close_epoch(epoch, row)
+        self.log(f"epoch {epoch + 1:3d}/{self.recipe.epochs}  loss {row['loss']:.4f}  acc {100 * row['accuracy']:6.2f}%"
+                 f"{f'  swa ({self.swa_count} epochs)' if self.swa_count else ''}  lr {row['lr']:.2e}  "
+                 f"{row['seconds']:5.1f}s ({row['images_per_s']:.0f} img/s)")
+
+    def final_weights(self):
+        """The weights final.h5 holds: the SWA mean when the recipe averages epochs, else the moving
+        average when it keeps one, else None (the model's own). {name: array} or None."""
+        if self.recipe.swa_epochs:
+            return self.swa_params
+        return self.optimizer.averaged_params()
+
+    def _save_final(self, epoch):
+        averaged = "swa" if self.recipe.swa_epochs else "ema" if self.recipe.ema else "none"
+        with self._holding(self.final_weights()):
+            checkpoint.save(self.model, os.path.join(self.out_dir, "final.h5"), self.class_names, self.spec,
+                            recipe=self.recipe.to_dict(), epoch=epoch + 1, weights_averaged=averaged,
+                            **self._data_record())
+
+    def _close_epoch(self, epoch, row):
+        self.history.append(row)
+        self.position = [epoch + 1, 0]
+        self.partial = self._fresh_sums()
+        self._save_last()
+        self._write_history()
+
+    def _in_swa_window(self, epoch):
+        return self.recipe.swa_epochs and epoch >= self.recipe.epochs - self.recipe.swa_epochs
+
     def _average_into_swa(self, epoch):
         """Stochastic weight averaging (Izmailov et al. 2018): fold this epoch's weights (the raw
-        weights, not the EMA) into the running mean w_swa += (w - w_swa) / (count + 1), validate the
-        mean and write it to swa.h5. The net has no batch norm, so the mean needs no statistics
-        recomputed. Returns (val_loss, val_accuracy) of the mean."""
+        weights, not the EMA) into the running mean w_swa += (w - w_swa) / (count + 1) and write it
+        to swa.h5. The net has no batch norm, so the mean needs no statistics recomputed."""
         params = self.model.params()
         if self.swa_params is None:
             self.swa_params = {key: value.copy() for key, value in params.items()}
@@ -344,11 +393,9 @@ class Trainer:
                 self.swa_params[key] += (value - self.swa_params[key]) / np.float32(self.swa_count + 1)
         self.swa_count += 1
         with self._holding(self.swa_params):
-            val_loss, val_accuracy = self._validate()
             checkpoint.save(self.model, os.path.join(self.out_dir, "swa.h5"), self.class_names, self.spec,
-                            recipe=self.recipe.to_dict(), epoch=epoch + 1, val_accuracy=val_accuracy,
-                            swa_epochs_averaged=self.swa_count)
-        return val_loss, val_accuracy
+                            recipe=self.recipe.to_dict(), epoch=epoch + 1, swa_epochs_averaged=self.swa_count,
+                            **self._data_record())
 
     # -- files ------------------------------------------------------------------------------------
     def _keeps_checkpoint(self, epoch):
@@ -366,8 +413,9 @@ class Trainer:
 
     def _data_record(self):
         """Where the training images came from: the data path given (``train_data``, when known),
-        the split's file and the number trained on (after any held-out tracks)."""
-        record = {"train_source": os.path.abspath(self.train.source), "train_size": len(self.train)}
+        the training split's file, the number trained on (after any held-out tracks) and every split
+        they came from (``trained_on``)."""
+        record = {"train_source": self.train_source, "train_size": len(self.train), "trained_on": self.trained_on}
         return record if self.data_path is None else {"train_data": self.data_path, **record}
 
     def _save_last(self):

@@ -55,3 +55,22 @@ def test_subset_accepts_a_boolean_mask_and_a_slice():
     data = make(n=5)
     assert data.subset(data.labels % 2 == 0).labels.tolist() == [0, 2, 4]
     assert data.subset(slice(None, None, 2)).images.flags.c_contiguous
+
+
+def test_join_stacks_the_rows_of_every_part_in_order():
+    from npnet.data.dataset import join
+    first, second = make(5), make(3)
+    second.images[:] = 7
+    joined = join([first, second], "both")
+    np.testing.assert_array_equal(joined.images, np.concatenate([first.images, second.images]))
+    np.testing.assert_array_equal(joined.labels, np.concatenate([first.labels, second.labels]))
+    np.testing.assert_array_equal(joined.boxes, np.concatenate([first.boxes, second.boxes]))
+    assert joined.source == "both" and len(joined) == 8
+
+
+def test_join_keeps_track_ids_unique_across_parts_and_unknown_ones_unknown():
+    from npnet.data.dataset import join
+    first = make(4, tracks=np.array([0, 0, 3, 3]))
+    second = make(4, tracks=np.array([0, 1, -1, 1]))
+    joined = join([first, second, make(2, tracks=np.array([2, 2]))], "all")
+    np.testing.assert_array_equal(joined.tracks, [0, 0, 3, 3, 4, 5, -1, 5, 8, 8])

@@ -100,3 +100,32 @@ def test_held_out_tracks_are_reported_every_epoch_and_at_the_end(tmp_path):
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert result.stdout.count("held-out tracks ") == 2 + 1                 # each epoch's line, and the end
     assert f"{100 * history[-1]['holdout_accuracy']:.2f}% at the last" in result.stdout
+
+
+def test_final_trains_on_train_and_valid_and_writes_final_h5(pickles, tmp_path):
+    result = run_train("--data", pickles, "--recipe", "best", "--final", "--epochs", 2, "--batch-size", 16,
+                       "--quiet", "--no-download", "--out", tmp_path / "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "final run: training on all 64 labelled images" in result.stdout
+    assert "wrote " in result.stdout and "/final.h5 (the weights' moving average" in result.stdout
+    assert "test accuracy (final.h5):" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["curves.png", "final.h5", "history.json",
+                                                                     "last.h5"]
+
+
+def test_final_resumes_and_refuses_held_out_tracks(pickles, tmp_path):
+    result = run_train("--data", pickles, "--final", "--holdout-tracks", 0.2, "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and "cannot hold tracks out" in result.stderr
+    first = run_train("--data", pickles, "--final", "--epochs", 1, "--batch-size", 16, "--quiet", "--no-download",
+                      "--out", tmp_path / "run", cwd=tmp_path)
+    again = run_train("--data", pickles, "--resume", tmp_path / "run", "--epochs", 2, "--quiet", "--no-download",
+                      cwd=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    assert len(json.loads((tmp_path / "run" / "history.json").read_text())) == 2
+
+
+def test_a_held_out_fold_reaches_the_recipe_and_a_bad_one_is_refused(pickles, tmp_path):
+    result = run_train("--data", pickles, "--holdout-fold", 1, "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and "needs held-out tracks" in result.stderr
+    result = run_train("--data", pickles, "--holdout-tracks", 0.5, "--holdout-fold", 2, "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and "must be in [0, 1]" in result.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data import load_gtsrb, load_split
+from ...data.dataset import join
 from ...io.errors import NpnetError
 from ...io.load import load_model
 from ...training.holdout import held_out_mask
@@ -80,13 +81,20 @@ def training_images(run, data=None, cache_dir=None):
                          "give --train-data")
     if not os.path.exists(path):
         raise NpnetError(f"{path}: the run's training data is not there (give --train-data)")
-    split = (load_gtsrb(path, cache_dir=cache_dir, progress=False)["train"] if os.path.isdir(path)
-             else load_split(path, progress=False))
     try:
-        fraction = Recipe.from_dict(run.metadata.get("recipe") or {}).holdout_tracks
+        recipe = Recipe.from_dict(run.metadata.get("recipe") or {})
     except (TypeError, ValueError) as error:
         raise NpnetError(f"{run.folder}: its checkpoints record a recipe that is not valid ({error})") from None
-    rows = np.flatnonzero(~held_out_mask(split, fraction))
+    if recipe.final:            # train.py --final trained on the training and validation splits together
+        if not os.path.isdir(path):
+            raise NpnetError(f"{path}: a final run trained on a folder's train and valid splits; give that folder")
+        splits = load_gtsrb(path, cache_dir=cache_dir, progress=False)
+        split = join([splits["train"], splits["valid"]], f"{splits['train'].source} + {splits['valid'].source}")
+    else:
+        split = (load_gtsrb(path, cache_dir=cache_dir, progress=False)["train"] if os.path.isdir(path)
+                 else load_split(path, progress=False))
+    fraction = recipe.holdout_tracks
+    rows = np.flatnonzero(~held_out_mask(split, fraction, recipe.holdout_fold))
     expected = run.metadata.get("train_size")
     if isinstance(expected, int) and expected != len(rows):
         raise NpnetError(f"{path}: leaves {len(rows)} training images, but the run trained on {expected}")

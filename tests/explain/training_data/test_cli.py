@@ -151,3 +151,15 @@ def test_audit_with_injected_noise_reports_finding_the_flips(cli, capsys, data_f
     assert status == 0 and noise["flipped"] == 10 and 0 <= noise["precision"] <= 1 and 0 <= noise["recall"] <= 1
     found = {row["index"] for row in json.loads(out)["issues"]}
     assert noise["found"] == len(found)
+
+
+def test_a_final_run_s_training_images_are_its_folder_s_train_and_valid_splits(tmp_path, data_folder):
+    from npnet.explain.training_data.run import training_images
+    from npnet.training.recipes import BEST
+    train, valid = load_split(data_folder / "train.p"), load_split(data_folder / "valid.p")
+    (tmp_path / "checkpoints").mkdir()
+    checkpoint.save(seed_net(), tmp_path / "checkpoints" / "epoch_001.h5", class_names(), {"name": "seed"},
+                    epoch=1, learning_rate=0.001, train_data=str(data_folder), train_size=len(train) + len(valid),
+                    recipe=BEST.with_options(final=True).to_dict())
+    split, rows = training_images(load_run(tmp_path))
+    np.testing.assert_array_equal(split.images[rows], np.concatenate([train.images, valid.images]))

@@ -15,7 +15,7 @@ export NPNET_DATA ?= $(if $(wildcard ../shared/gtsrb/train.p),$(abspath ../share
 
 help:
 	@echo "make train      train the seed net with the seed's recipe (DATA=$(DATA))"
-	@echo "make train-best train the same net with the best recipe (see README)"
+	@echo "make train-best the final model: the best recipe on every labelled image, runs/<time>/final.h5 (see README)"
 	@echo "make test       the test suite (fast; slow checks: make test-all)"
 	@echo "make tutorials  execute every notebook in docs/tutorials/ as a reader would; fails on any error"
 	@echo "make bench      engine speed; make bench-torch: the same side by side with PyTorch and ONNX Runtime"
@@ -40,8 +40,10 @@ $(BENCH_STAMP): $(STAMP)
 train: $(STAMP)
 	$(PY) train.py --data $(DATA) $(ARGS)
 
+# the model to use: the best recipe's fixed schedule on train and valid together, nothing chosen by validation
+# (final.h5); a development run that keeps valid.p apart: $(PY) train.py --data $(DATA) --recipe best
 train-best: $(STAMP)
-	$(PY) train.py --data $(DATA) --recipe best $(ARGS)
+	$(PY) train.py --data $(DATA) --recipe best --final $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
@@ -89,11 +91,11 @@ bench-attacks: $(STAMP)
 explain: $(STAMP)
 	$(PY) explain.py demo --data $(DATA) $(ARGS)
 
-# the newest runs/*/best.h5 on the validation split, every explanation method (ARGS="--images a.png ...")
+# the newest run's final.h5 (else best.h5) on the validation split, every explanation method (ARGS="--images a.png ...")
 report: $(STAMP)
 	$(PY) explain.py report --data $(DATA) --split valid $(ARGS)
 
-# a validation Stop sign walked forward and backward through the newest runs/*/best.h5: one offline web page
+# a validation Stop sign walked forward and backward through the newest run's model: one offline web page
 # (explain_out/walkthrough_*.html; WALKTHROUGH_INDEX=N for another image, ARGS="--class C" for another loss)
 WALKTHROUGH_INDEX ?= 2545
 walkthrough: $(STAMP)

@@ -8,6 +8,7 @@ from ...io import checkpoint
 from ...io.load import load_model
 from ...data import class_names as data_class_names, load_gtsrb, load_split
 from ...io.errors import NpnetError
+from ...io.provenance import training_split_note
 from ...explain import model_class_names, plots, resolve_class
 from ...data.images import load_image
 from ...data.preprocessing import preprocess
@@ -97,6 +98,15 @@ def load_labelled(path, split, cache_dir=None, model=None):
     return data
 
 
+def trained_on_note(model, data, split, quiet=False):
+    """Print, in one line, that ``model`` trained on ``data`` (loaded as ``split``) when it did
+    (``npnet.io.provenance``); on stderr when stdout carries JSON. Returns the line or None."""
+    note = training_split_note(model.path, model.metadata, split, data.source)
+    if note is not None:
+        print(one_line(note), file=sys.stderr if quiet else sys.stdout)
+    return note
+
+
 def held_out_tracks(path, model, cache_dir=None):
     """The tracks of ``path``'s training split that ``model``'s run held out of training, rebuilt from
     the fraction its checkpoint records (``npnet.training.holdout``: the same fold on every run)."""
@@ -109,7 +119,7 @@ def held_out_tracks(path, model, cache_dir=None):
         raise NpnetError(f"{model.path}: --split holdout needs a checkpoint trained with --holdout-tracks; "
                          f"this one records no held-out tracks")
     train = load_gtsrb(path, cache_dir=cache_dir, progress=False)["train"]
-    _, held = split_holdout(train, fraction)
+    _, held = split_holdout(train, fraction, Recipe.from_dict(recipe).holdout_fold)
     if held is None or len(held) == 0:
         raise NpnetError(f"{train.source}: holding out {fraction:g} of its tracks leaves none to evaluate")
     held.source = f"{train.source} (the tracks held out of training, {fraction:g})"

@@ -11,7 +11,7 @@ from ...io.files import finite_json
 from ...explain import classify, most_confused, per_class, plots
 from ...explain.mistakes import evaluation_of
 from ...data.tta import MAX_VIEWS, predict_proba_tta
-from .common import Model, cache_folder, load_labelled, out_dir, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, trained_on_note, wrote
 
 HELP = "accuracy and confusion matrix"
 PARENTS = ("model", "data")
@@ -82,10 +82,12 @@ def run(args):
     model = Model(args.model, args.data)
     data = load_labelled(args.data, args.split, cache_folder(args), model)
     evaluation = classify(model.net, model.input(data.images), data.labels)
+    note = trained_on_note(model, data, args.split, quiet=args.json)
     rows = report(model, data, evaluation, out_dir(args), quiet=args.json)
     view = None if args.split == "holdout" else view_of(data)   # a subset: its rows are not the pickle's
     hard = hard_view_figures(view, data.labels, evaluation.predicted, model.names)
-    record = {"accuracy": evaluation.accuracy, "n": len(evaluation.labels), "per_class": rows, "hard_view": hard}
+    record = {"accuracy": evaluation.accuracy, "n": len(evaluation.labels), "per_class": rows, "hard_view": hard,
+              "trained_on_split": note is not None}
     if not args.json:
         print(hard_view_line(hard))
     if args.tta is not None:

@@ -19,7 +19,7 @@ from ...explain.faithfulness.scoring import BASELINES, COLUMNS, score_methods
 from ...io.files import finite_json
 from ...explain.plots import overlay, save, show_image
 from ..boundary import one_line, whole_number
-from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, positive, trained_on_note, wrote
 
 HELP = "score every explanation method on the sign boxes, beside a centred blob and noise"
 PARENTS = ("model", "data")
@@ -107,6 +107,7 @@ def run(args):
     methods = parse_methods(args.methods)
     model = Model(args.model, args.data)
     data, boxes = boxed_split(args.data, args.split, args.limit, cache_folder(args), model)
+    trained_on_note(model, data, args.split, quiet=args.json)
     x = model.input(data.images)
     predicted = model.net.predict_proba(x, batch_size=args.batch_size).argmax(axis=1)
     classes = data.labels if args.target == "true" else predicted

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from ...explain import classify, grad_cam, plots, ranked_mistakes
-from .common import Model, cache_folder, load_labelled, out_dir, positive, titled, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, positive, titled, trained_on_note, wrote
 
 HELP = "gallery of the mistakes"
 PARENTS = ("model", "data")
@@ -46,6 +46,7 @@ def run(args):
     data = load_labelled(args.data, args.split, cache_folder(args), model)
     x = model.input(data.images)
     evaluation = classify(model.net, x, data.labels)
+    trained_on_note(model, data, args.split)
     print(f"{len(ranked_mistakes(evaluation))} of {len(data.labels)} images misclassified")
     write_errors(model, data, x, evaluation, out_dir(args), args.limit, args.layer)
     return 0

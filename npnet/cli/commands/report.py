@@ -19,7 +19,7 @@ from ...report import content, margins, margins_page, page, training_data
 from ...explain.faithfulness import sample as faithfulness
 from ..boundary import whole_number
 from ...data.images import load_image
-from .common import Model, cache_folder, load_labelled, out_dir, positive, wrote
+from .common import Model, cache_folder, load_labelled, out_dir, positive, trained_on_note, wrote
 from .compare import parse_methods
 from .demo import newest_model
 
@@ -28,7 +28,7 @@ PARENTS = ("data",)
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", help="a checkpoint (default: the newest runs/*/best.h5)")
+    parser.add_argument("--model", help="a checkpoint (default: the newest run's final.h5, else its best.h5)")
     parser.add_argument("--methods", default="all", metavar="A,B,...|all",
                         help="the methods the selector offers, comma-separated, or all (default)")
     parser.add_argument("--limit", type=positive, default=100, help="mistakes shown, most confident first (default 100)")
@@ -57,6 +57,7 @@ def run(args):
     data = load_labelled(args.data, args.split, cache_folder(args), model)
     users = np.array([load_image(path) for path in args.images], dtype=np.uint8) if args.images else None
 
+    note = trained_on_note(model, data, args.split)
     x = model.input(data.images)
     evaluation = classify(model.net, x, data.labels)
     wrong = ranked_mistakes(evaluation)
@@ -107,7 +108,8 @@ def run(args):
     title = f"npnet report: {model.path} on {data.source}"
     meta = (f"{len(data):,} images · {len(methods)} explanation methods · written {time.strftime('%Y-%m-%d %H:%M')} "
             f"in {time.perf_counter() - began:.0f} s")
-    html = page.document(title, page.e(meta), parts, "Every conv layer's feature maps for this image (after "
+    header = page.e(meta) + (f'<br><strong class="trained-on">{page.e(note)}</strong>' if note else "")
+    html = page.document(title, header, parts, "Every conv layer's feature maps for this image (after "
                          "the ReLU), one grey scale per layer: a black map is a filter that did not fire.")
     path = out / "report.html"
     write_text_atomic(path, html)

@@ -32,7 +32,7 @@ DEFAULT_LR = 0.001                 # Adam's default, when the checkpoint records
 
 def add_arguments(parser):
     parser.add_argument("image", nargs="?", metavar="IMAGE", help="an image file (or --data with --index)")
-    parser.add_argument("--model", help="a checkpoint (default: the newest runs/*/best.h5)")
+    parser.add_argument("--model", help="a checkpoint (default: the newest run's final.h5, else its best.h5)")
     parser.add_argument("--data", help="a labelled split (a pickle, or a GTSRB folder with --split) to take "
                                        "the image from, by --index; its label is the loss's class")
     parser.add_argument("--split", default="test", choices=("test", "valid", "train", "holdout"),

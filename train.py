@@ -85,6 +85,9 @@ def parse_args(argv):
                         help="a in (1 - a) CE + a T^2 KL(teachers || student) (default 0: no distillation)")
     parser.add_argument("--temperature", type=float, help="T of the distillation, 0.1 to 100 (default 4)")
     parser.add_argument("--label-smoothing", type=float, help="targets (1 - s) onehot + s / 43 (default 0)")
+    parser.add_argument("--class-weight-power", type=float, metavar="B",
+                        help="weight each image's loss by n^-B, n its class's training images, mean weight 1: "
+                             "0.5 or 1 counts rare classes more (default 0: off)")
     parser.add_argument("--weight-decay", type=float, help="decoupled weight decay on kernels (default 0)")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="validate and save the weights' moving average, e.g. 0.999 (default 0: off)")
@@ -115,6 +118,7 @@ def recipe_from(args):
                "jpeg": args.jpeg, "mixup": args.mixup, "cutmix": args.cutmix, "swa_epochs": args.swa_epochs,
                "holdout_tracks": args.holdout_tracks, "holdout_fold": args.holdout_fold, "final": args.final,
                "label_smoothing": args.label_smoothing,
+               "class_weight_power": args.class_weight_power,
                "schedule": args.schedule, "warmup_epochs": args.warmup_epochs,
                "weight_decay": args.weight_decay, "ema": args.ema, "teachers": args.teachers,
                "distill_weight": args.distill_weight, "temperature": args.temperature,
@@ -129,7 +133,8 @@ def recipe_from(args):
 #: What --resume keeps from the saved run: everything but --epochs (and where the data is read from).
 FIXED_ON_RESUME = ("recipe", "batch_size", "lr", "seed", "dropout", "preprocessing", "augment", "augment_strength",
                    "low_resolution", "perspective", "noise", "jpeg", "mixup", "cutmix", "swa_epochs",
-                   "holdout_tracks", "holdout_fold", "final", "label_smoothing", "weight_decay", "ema", "schedule", "warmup_epochs", "out",
+                   "holdout_tracks", "holdout_fold", "final", "label_smoothing", "class_weight_power",
+                   "weight_decay", "ema", "schedule", "warmup_epochs", "out",
                    "teachers", "distill_weight", "temperature", "checkpoint_every", "adversarial", "adv_eps")
 
 

@@ -16,7 +16,7 @@ def softmax(logits):
     return np.exp(log_softmax(logits))
 
 
-def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
+def softmax_cross_entropy(logits, labels, label_smoothing=0.0, sample_weights=None):
     """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
 
         t        = (1 - s) onehot(y) + s / K     target distribution (s = label_smoothing, usually 0)
@@ -26,22 +26,33 @@ def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
     With s = 0 this is -(1/N) sum_n log p[n, y_n]. logits: (N, K) float, labels: (N,) int in 0..K-1
     ->  (loss: float, dlogits: (N, K)). A NaN or infinite loss raises ``NonFiniteError`` instead of
     being trained on.
+
+    ``sample_weights`` (N,), e.g. class weights looked up by label (``train.py --class-weight-power``),
+    weight each image's whole term, smoothing included, still over N (not over the weights' sum):
+
+        L        = -(1/N) sum_n w[n] sum_k t[n, k] log p[n, k]
+        dlogits  = w[n] (p - t) / N
     """
     N, K = logits.shape
     rows = np.arange(N)
     log_probs = log_softmax(logits)
-    loss = -log_probs[rows, labels].mean()
-    if label_smoothing:
-        loss = (1 - label_smoothing) * loss - label_smoothing * log_probs.mean(axis=1).mean()
+    if sample_weights is None:
+        loss = -log_probs[rows, labels].mean()
+        if label_smoothing:
+            loss = (1 - label_smoothing) * loss - label_smoothing * log_probs.mean(axis=1).mean()
+    else:
+        per_image = -(1 - label_smoothing) * log_probs[rows, labels] - label_smoothing * log_probs.mean(axis=1)
+        loss = (sample_weights * per_image).mean()
     if not np.isfinite(loss):
         raise NonFiniteError(f"the loss is {loss} (NaN or infinite logits): the weights have diverged")
     dlogits = np.exp(log_probs)
     dlogits[rows, labels] -= 1 - label_smoothing
     if label_smoothing:
         dlogits -= label_smoothing / K
+    if sample_weights is not None:
+        dlogits *= sample_weights.astype(dlogits.dtype, copy=False)[:, None]
     dlogits /= N
     return float(loss), dlogits
-
 
 
 def distillation_loss(logits, labels, teacher_probs, weight, temperature, label_smoothing=0.0):

@@ -26,6 +26,7 @@ class Recipe:
     mixup: float = 0.0               # alpha of mixup's Beta(alpha, alpha) (training/mixing.py); 0 = off
     cutmix: float = 0.0              # alpha of CutMix's Beta(alpha, alpha); 0 = off
     label_smoothing: float = 0.0     # targets (1 - s) onehot + s / K (npnet/engine/losses.py)
+    class_weight_power: float = 0.0  # loss weight n_c^-B of each image's class (training/class_weights.py)
     schedule: str = "constant"       # constant, or cosine decay from lr to 0 over the epochs
     warmup_epochs: int = 0           # linear warm-up from lr / (warmup + 1) before the schedule
     weight_decay: float = 0.0        # decoupled, on kernels: p -= lr * weight_decay * p (Adam's docstring)
@@ -92,6 +93,10 @@ class Recipe:
             problems.append("mixup and CutMix cannot both be on (choose one)")
         if not 0 <= self.swa_epochs <= self.epochs:
             problems.append(f"SWA epochs must be in [0, epochs = {self.epochs}], got {self.swa_epochs}")
+        if not 0 <= self.class_weight_power <= 1:
+            problems.append(f"class weight power must be in [0, 1], got {self.class_weight_power}")
+        elif self.class_weight_power and self.teachers:
+            problems.append("class weights cannot be combined with distillation")
         if not 0 <= self.label_smoothing < 1:
             problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.weight_decay < 1:

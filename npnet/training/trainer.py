@@ -63,6 +63,7 @@ from ..runtime.memory import check_batch_fits
 from ..engine.seed_net import seed_net
 from ..engine.optimizers import Adam
 from ..data.preprocessing import fit_preprocessing, preprocess
+from .class_weights import class_weights
 from .curves import plot_curves
 from .holdout import split_holdout
 from .adversarial import adversarial_batch
@@ -137,6 +138,8 @@ class Trainer:
         self.optimizer = Adam(lr=recipe.lr, weight_decay=recipe.weight_decay, ema_momentum=recipe.ema or None)
         self.spec = fit_preprocessing(recipe.preprocessing, self.train.images)
         self.teachers = Teachers.load(recipe.teachers, len(self.class_names)) if recipe.teachers else None
+        self.class_weights = (class_weights(self.train.labels, len(self.class_names), recipe.class_weight_power)
+                              if recipe.class_weight_power else None)
         self.swa_params, self.swa_count = None, 0     # the running mean of the SWA window's weights
         self.history = []
         self.best_val_accuracy = -1.0
@@ -269,7 +272,8 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):   # the loss check below reports a blow-up
                 loss, logits = train_step(self.model, self.optimizer, preprocess(images, self.spec), labels,
                                           self.recipe.label_smoothing, teacher_probs,
-                                          self.recipe.distill_weight, self.recipe.temperature, mixed_with)
+                                          self.recipe.distill_weight, self.recipe.temperature, mixed_with,
+                                          self.class_weights)
         except NonFiniteError as error:
             last = os.path.join(self.out_dir, "last.h5")
             saved = f"the last good checkpoint is {last}" if os.path.exists(last) else "no checkpoint was saved yet"

@@ -45,5 +45,7 @@ def training_split_note(model_path, metadata, split, source):
     entry = trained_on(metadata, split, source)
     if entry is None:
         return None
-    return (f"note: {model_path} was trained on these images (its {entry['split']} split): "
+    recipe = metadata.get("recipe") if isinstance(metadata.get("recipe"), dict) else {}
+    less = ", less the tracks it held out" if entry["split"] == "train" and recipe.get("holdout_tracks") else ""
+    return (f"note: {model_path} was trained on these images (its {entry['split']} split{less}): "
             f"the figures below are not validation figures")

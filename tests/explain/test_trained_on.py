@@ -104,3 +104,10 @@ def test_the_newest_run_s_final_h5_is_the_default_model(tmp_path, tracked_folder
     os.utime(tmp_path / "a" / "best.h5", (1, 1))
     os.utime(tmp_path / "b" / "final.h5", (2, 2))       # older than its folder's best.h5: still the one
     assert newest_model(tmp_path) == tmp_path / "b" / "final.h5"
+
+
+def test_a_run_that_held_tracks_out_says_its_train_split_was_trained_on_less_them():
+    from npnet.io.provenance import training_split_note
+    metadata = {"trained_on": [{"split": "train", "source": "/d/train.p"}], "recipe": {"holdout_tracks": 0.2}}
+    assert "(its train split, less the tracks it held out)" in training_split_note("m.h5", metadata, "train",
+                                                                                   "/d/train.p")

@@ -106,7 +106,7 @@ def run(args):
     parts.insert(3, ("training-data", "The training data", "Which training images taught each mistake, and which "
                      "training labels look wrong.", page.training_data_html(how, audit)))
     title = f"npnet report: {model.path} on {data.source}"
-    meta = (f"{len(data):,} images · {len(methods)} explanation methods · written {time.strftime('%Y-%m-%d %H:%M')} "
+    meta = (f"{len(data):,} images · {len(methods)} explanation method{'s' * (len(methods) != 1)} · written {time.strftime('%Y-%m-%d %H:%M')} "
             f"in {time.perf_counter() - began:.0f} s")
     header = page.e(meta) + (f'<br><strong class="trained-on">{page.e(note)}</strong>' if note else "")
     html = page.document(title, header, parts, "Every conv layer's feature maps for this image (after "

@@ -336,9 +336,7 @@ class Trainer:
             self._save_epoch_checkpoint(epoch)
         swa = ""
         if self._in_swa_window(epoch):
-            self._average_into_swa(epoch)
-            with self._holding(self.swa_params):
-                row["swa_val_loss"], row["swa_val_accuracy"] = self._validate()
+            row["swa_val_loss"], row["swa_val_accuracy"] = self._average_into_swa(epoch, validate=True)
             swa = f"  swa {100 * row['swa_val_accuracy']:6.2f}% ({self.swa_count} epochs)"
         self._close_epoch(epoch, row)
         raw = f"  (raw weights {100 * row['raw_val_accuracy']:6.2f}%)" if "raw_val_accuracy" in row else ""
@@ -385,10 +383,11 @@ class Trainer:
     def _in_swa_window(self, epoch):
         return self.recipe.swa_epochs and epoch >= self.recipe.epochs - self.recipe.swa_epochs
 
-    def _average_into_swa(self, epoch):
+    def _average_into_swa(self, epoch, validate=False):
         """Stochastic weight averaging (Izmailov et al. 2018): fold this epoch's weights (the raw
         weights, not the EMA) into the running mean w_swa += (w - w_swa) / (count + 1) and write it
-        to swa.h5. The net has no batch norm, so the mean needs no statistics recomputed."""
+        to swa.h5. The net has no batch norm, so the mean needs no statistics recomputed. With
+        ``validate``, returns the mean's (val_loss, val_accuracy), also kept in swa.h5."""
         params = self.model.params()
         if self.swa_params is None:
             self.swa_params = {key: value.copy() for key, value in params.items()}
@@ -397,9 +396,12 @@ class Trainer:
                 self.swa_params[key] += (value - self.swa_params[key]) / np.float32(self.swa_count + 1)
         self.swa_count += 1
         with self._holding(self.swa_params):
+            scores = self._validate() if validate else None
+            validated = {} if scores is None else {"val_accuracy": scores[1]}
             checkpoint.save(self.model, os.path.join(self.out_dir, "swa.h5"), self.class_names, self.spec,
                             recipe=self.recipe.to_dict(), epoch=epoch + 1, swa_epochs_averaged=self.swa_count,
-                            **self._data_record())
+                            **validated, **self._data_record())
+        return scores
 
     # -- files ------------------------------------------------------------------------------------
     def _keeps_checkpoint(self, epoch):

@@ -44,4 +44,4 @@ runtime.quiet_thread_pools()  # before numpy loads; main() keeps freed memory to
 
 from .cli import format_table, main, parse_args  # noqa: F401
 from .engine import bench_npnet, first_call_seconds, grad_cam, make_batch  # noqa: F401
-from .machine import THREAD_ENV, blas_core, blas_threads, peak_rss_mb, thread_settings  # noqa: F401
+from .machine import THREAD_ENV, blas_core, blas_threads, cpu_description, peak_rss_mb, thread_settings  # noqa: F401

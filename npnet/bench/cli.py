@@ -7,7 +7,7 @@ from ..runtime import process as runtime
 from .against_onnxruntime import bench_onnxruntime
 from .against_torch import bench_torch, bench_torch_as_shipped, compare_with_torch
 from .engine import WARMUP, bench_npnet, first_call_seconds, numba_cache_present
-from .machine import peak_rss_mb, thread_settings
+from .machine import cpu_description, peak_rss_mb, thread_settings
 
 
 ROWS = (("train", "train step (img/s)"), ("infer", "inference (img/s)"),
@@ -44,6 +44,10 @@ def format_table(result):
                  f"BLAS {threads['blas']} (OpenBLAS {threads.get('blas_core')} kernels)"
                  + (f", torch {result['torch']['threads']}" if "torch" in result else "")
                  + f", {threads['cpu_count']} cores; env: {env}")
+    cpu = result.get("cpu")
+    if cpu:
+        flags = "unknown" if cpu["vector_flags"] is None else " ".join(cpu["vector_flags"]) or "none of the listed"
+        lines.append(f"cpu: {cpu['model']}; vector flags: {flags}")
     if "torch" in result:
         lines.append("torch, this process: the twin fed npnet's NHWC batch (channels-last convolutions), "
                      "with npnet's allocator setting; torch as shipped: a fresh process, NCHW input, "
@@ -143,6 +147,7 @@ def main(argv=None):
     result.update(bench_npnet(args.batch_size, args.repeats))
     result["peak_rss_mb"] = peak_rss_mb()
     result["threads"] = thread_settings()
+    result["cpu"] = cpu_description()
     if args.compare in ("onnxruntime", "all"):
         try:
             import onnx  # noqa: F401

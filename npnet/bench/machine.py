@@ -1,5 +1,6 @@
-"""What the benchmark reports about the machine: thread pools, OpenBLAS kernels, memory."""
+"""What the benchmark reports about the machine: the CPU, thread pools, OpenBLAS kernels, memory."""
 import os
+import platform
 import resource
 
 import numba
@@ -55,6 +56,30 @@ def thread_settings():
     return {"numba": numba.get_num_threads(), "numba_layer": layer, "blas": blas_threads(),
             "blas_core": blas_core(),
             "cpu_count": os.cpu_count(), "env": {key: os.environ.get(key) for key in THREAD_ENV}}
+
+
+#: the CPU flags that decide which vector kernels OpenBLAS, numba's LLVM, oneDNN and MLAS can use
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512cd", "avx512bw",
+                "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_description(cpuinfo=None):
+    """{'model': the CPU's model name, 'vector_flags': those of ``VECTOR_FLAGS`` it has, in that order},
+    from the text of /proc/cpuinfo (read when ``cpuinfo`` is None); where there is no such file, the
+    model is ``platform.processor()`` and the flags are None (unknown)."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as file:
+                cpuinfo = file.read()
+        except OSError:
+            return {"model": platform.processor() or None, "vector_flags": None}
+    fields = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())       # the first CPU's; the others' are the same
+    flags = set(fields.get("flags", "").split())
+    return {"model": fields.get("model name") or platform.processor() or None,
+            "vector_flags": [flag for flag in VECTOR_FLAGS if flag in flags]}
 
 
 def peak_rss_mb():

@@ -63,6 +63,29 @@ def test_bench_reports_the_openblas_kernels_the_environment_chose():
     assert done.stdout.strip() == "Nehalem"
 
 
+CPUINFO = """processor\t: 0
+model name\t: Example CPU @ 2.0GHz
+flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512bw amx_tile
+processor\t: 1
+model name\t: Example CPU @ 2.0GHz
+flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512bw amx_tile
+"""
+
+
+def test_bench_names_the_cpu_and_its_vector_flags_in_a_fixed_order():
+    described = bench.cpu_description(CPUINFO)
+    assert described == {"model": "Example CPU @ 2.0GHz",
+                         "vector_flags": ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "amx_tile"]}
+
+
+def test_bench_table_prints_the_cpu_line(monkeypatch, capsys):
+    monkeypatch.setattr(bench.runtime, "keep_freed_memory", lambda: True)
+    monkeypatch.setattr(bench.cli, "cpu_description", lambda: bench.cpu_description(CPUINFO))
+    assert bench.main(["--batch-size", "4", "--repeats", "1", "--skip-first-call"]) == 0
+    assert "cpu: Example CPU @ 2.0GHz; vector flags: sse4_2 avx avx2 fma avx512f avx512bw amx_tile" \
+        in capsys.readouterr().out
+
+
 def test_torch_as_shipped_starts_without_the_settings_npnet_made(monkeypatch):
     seen = {}
 

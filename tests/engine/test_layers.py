@@ -130,8 +130,10 @@ def test_conv2d_backward_after_an_inference_forward_equals_after_a_training_forw
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("activation", [None, "relu"])
 @pytest.mark.parametrize("pool_size", [2, 3])
+@pytest.mark.parametrize("shortest_run", [0, 16], ids=["dx_over_winners", "dx_in_two_steps_for_short_runs"])
 def test_conv2d_backward_through_pool_equals_pool_then_conv_backward(rng, kernel_choice, padding, activation,
-                                                                     pool_size):
+                                                                     pool_size, shortest_run, monkeypatch):
+    monkeypatch.setattr(Conv2D, "shortest_run_for_winners_only", shortest_run)    # kw * C is 6 here
     conv = build(Conv2D(5, 2, activation=activation, padding=padding), (8, 7, 3))
     pool = build(MaxPool2D(pool_size), conv.output_shape[1:])       # 7x6 or 8x7: leftovers dropped
     conv.params["bias"] = rng.standard_normal(5)

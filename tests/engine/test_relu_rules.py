@@ -71,11 +71,16 @@ def test_an_unknown_rule_is_refused():
 
 @pytest.mark.parametrize("rule", ["gradient", "guided", "deconvnet"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(rule, dtype):
+@pytest.mark.parametrize("shortest_run", [0, 16], ids=["dx_over_winners", "conv2d_1_dx_in_two_steps"])
+def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(rule, dtype, shortest_run,
+                                                                              monkeypatch):
     """The fused conv -> pool backward (taken when output gradients are not kept) gives the input
     gradient of the two-step backward under every rule, up to the order of the additions: the rule
-    acts at each window's winner, and the pool gives the losers 0 under every rule."""
+    acts at each window's winner, and the pool gives the losers 0 under every rule. conv2d_1's dx
+    (runs of 3 x 3 channels) sums over the winners too when ``shortest_run_for_winners_only`` is 0."""
+    from npnet.engine.layers import Conv2D
     from npnet.engine.seed_net import seed_net
+    monkeypatch.setattr(Conv2D, "shortest_run_for_winners_only", shortest_run)
     from tolerances import assert_same_sums, backward_magnitudes, backward_terms
     net = seed_net(seed=5).astype(dtype)
     x = np.random.default_rng(1).random((3, 32, 32, 3)).astype(dtype)          # >= 0: see backward_magnitudes

@@ -42,6 +42,9 @@ class Conv2D(Layer):
     """
 
     name_prefix = "conv2d"
+    #: dx through a pool sums over the winners only when kw * C is at least this: 16 float32 values
+    #: fill an AVX-512 register; shorter runs do not vectorize, and the dense products win
+    shortest_run_for_winners_only = 16
 
     def __init__(self, filters, kernel_size, activation=None, padding="valid", name=None):
         super().__init__(name)
@@ -170,8 +173,11 @@ class Conv2D(Layer):
             dbias[f]      = sum over windows w of g[w, f]
             dx            = col2im of g[w, f] * kernel[..., f] placed at the patch w(f)
         The same gradients as ``pool.backward`` then ``self.backward`` (tested equal), with a
-        quarter of the multiplications. ``Sequential.backward`` takes this path by default
-        (training, and the explanations); ``fuse_conv_pool=False`` takes the two steps.
+        quarter of the multiplications. dx adds kw * C contiguous values per kernel row; where that
+        run is shorter than ``shortest_run_for_winners_only`` (a first layer on 3 channels), dx takes
+        the two steps instead, which measured faster for such runs (docs/perf.md, row 48).
+        ``Sequential.backward`` takes this path by default (training, and the explanations);
+        ``fuse_conv_pool=False`` takes the two steps.
 
         A ReLU rule other than the derivative (``relu_rules``) is applied to g at the winners first,
         where the ReLU's output is the pooled value: max(g, 0) * (pooled > 0) for 'guided',
@@ -189,6 +195,7 @@ class Conv2D(Layer):
                              f"layer's last output {self.output.shape}, got pool output "
                              f"{pool.output.shape} and gradient {dpooled.shape}")
         check_rule(relu_rule, param_grads)
+        given = dpooled
         if relu and relu_rule != "gradient":
             dpooled, relu = relu_backward(dpooled, pool.output, relu_rule), False
         if param_grads:
@@ -197,6 +204,9 @@ class Conv2D(Layer):
                 cols, dpooled, pool.output, pool.argmax, p, relu)
         if not input_grad:
             return None
+        if kw * self.padded_input.shape[-1] < self.shortest_run_for_winners_only:
+            # runs too short to vectorize (conv2d_1: 3 x 3 channels): the two steps, products and col2im
+            return self.backward(pool.backward(given), param_grads=False, relu_rule=relu_rule)
         dx = ops.active().conv_pool_input_grad(kernel, dpooled, pool.output, pool.argmax, p, relu,
                                                    self.padded_input.shape)
         return self.crop_padding(dx)

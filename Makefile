@@ -45,12 +45,13 @@ train: $(STAMP)
 train-best: $(STAMP)
 	$(PY) train.py --data $(DATA) --recipe best --final $(ARGS)
 
+# the suite on every core (pytest-xdist's -n auto): most tests run on one core, so 2 workers halve the time
 test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto $(ARGS)
 
 # test-all adds the slow tests and the PyTorch comparison tests (installs the optional torch extra)
 test-all: $(BENCH_STAMP)
-	$(PY) -m pytest -m "" $(ARGS)
+	$(PY) -m pytest -n auto -m "" $(ARGS)
 
 # every tutorial notebook executed by nbclient in this venv's python3 kernel (tests/test_tutorials.py),
 # on the shared data when NPNET_DATA is set and once more without it; the committed files stay output-free

@@ -4,10 +4,10 @@ import pytest
 
 from npnet.engine.losses import softmax_cross_entropy
 from npnet.io import checkpoint
-from npnet.training import Recipe, Trainer
+from npnet.training import Recipe
 from npnet.training.class_weights import class_weights
 
-from .test_training import CLASSES, RECIPE, tiny_dataset, train
+from .test_training import RECIPE, assert_same_params, stop_and_resume, tiny_dataset, train
 
 
 def test_inverse_frequency_gives_every_class_the_same_total_weight():
@@ -70,13 +70,8 @@ def test_a_run_weights_its_classes_by_its_own_training_images(tmp_path):
 
 def test_a_stopped_run_with_class_weights_resumes_to_the_same_weights(tmp_path):
     data = tiny_dataset(80, seed=0), tiny_dataset(40, seed=1)
-    recipe = RECIPE.with_options(epochs=2, class_weight_power=1.0)
-    whole, _ = train(tmp_path, "whole", data, recipe)
-    train(tmp_path, "stopped", data, recipe, stop_after=(0, 1))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished"
-    for key, value in whole.model.params().items():
-        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    whole, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(epochs=2, class_weight_power=1.0), (0, 1))
+    assert_same_params(whole.model, resumed.model)
     _, metadata = checkpoint.load(tmp_path / "stopped" / "last.h5")
     assert metadata["recipe"]["class_weight_power"] == 1.0
 

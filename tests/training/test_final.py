@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from npnet.io import checkpoint
-from npnet.training import Recipe, Trainer
+from npnet.training import Recipe
 
-from .test_training import CLASSES, RECIPE, tiny_dataset, train
+from .test_training import RECIPE, assert_same_params, stop_and_resume, tiny_dataset, train
 
 FINAL = RECIPE.with_options(final=True, ema=0.9)
 
@@ -70,14 +70,10 @@ def test_a_development_checkpoint_records_the_training_split_alone(tmp_path, dat
 
 
 def test_a_stopped_final_run_resumes_to_the_same_final_weights(tmp_path, data):
-    train(tmp_path, "whole", data, FINAL)
-    train(tmp_path, "stopped", data, FINAL, stop_after=(1, 1))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished"
+    stop_and_resume(tmp_path, data, FINAL, (1, 1))
     whole, _ = checkpoint.load(tmp_path / "whole" / "final.h5")
     again, _ = checkpoint.load(tmp_path / "stopped" / "final.h5")
-    for key, value in whole.params().items():
-        np.testing.assert_array_equal(again.params()[key], value)
+    assert_same_params(whole, again)
 
 
 def test_a_final_run_needs_no_validation_images(tmp_path, data):

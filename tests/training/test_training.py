@@ -44,6 +44,23 @@ def train(tmp_path, name, data, recipe=RECIPE, stop_after=None):
     return trainer, trainer.run()
 
 
+def stop_and_resume(tmp_path, data, recipe, stop_after):
+    """(uninterrupted, resumed): the recipe trained whole in ``whole/``, and in ``stopped/`` trained until
+    ``stop_after`` = (epoch, batch), stopped there and resumed from its last.h5 to the end."""
+    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    _, outcome = train(tmp_path, "stopped", data, recipe, stop_after=stop_after)
+    assert outcome == "interrupted"
+    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
+    assert resumed.run() == "finished"
+    return uninterrupted, resumed
+
+
+def assert_same_params(model, other):
+    """Every parameter of ``other`` equals ``model``'s bit for bit."""
+    for key, value in model.params().items():
+        np.testing.assert_array_equal(other.params()[key], value, err_msg=key)
+
+
 def test_training_learns_the_tiny_task(tmp_path):
     data = tiny_dataset(160, seed=0), tiny_dataset(40, seed=1)
     trainer, outcome = train(tmp_path, "run", data, Recipe(epochs=7, batch_size=16, lr=0.003))
@@ -81,64 +98,43 @@ def test_another_seed_gives_other_weights(tmp_path, data):
 
 @pytest.mark.parametrize("stop_after", [(0, 1), (1, 2)])   # mid-epoch, and on an epoch's last batch
 def test_a_stopped_run_resumes_to_the_same_final_weights(tmp_path, data, stop_after):
-    uninterrupted, _ = train(tmp_path, "whole", data)
-    stopped, outcome = train(tmp_path, "stopped", data, stop_after=stop_after)
-    assert outcome == "interrupted"
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished"
-    for key, value in uninterrupted.model.params().items():
-        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE, stop_after)
+    assert_same_params(uninterrupted.model, resumed.model)
     assert [row["val_accuracy"] for row in resumed.history] == [row["val_accuracy"] for row in uninterrupted.history]
 
 
 def test_a_stopped_run_with_weight_averaging_resumes_to_the_same_averages(tmp_path, data):
-    recipe = RECIPE.with_options(ema=0.9, weight_decay=0.01)
-    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
-    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished"
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(ema=0.9, weight_decay=0.01), (1, 0))
     for key, value in uninterrupted.optimizer.averaged_params().items():
         np.testing.assert_array_equal(resumed.optimizer.averaged_params()[key], value)
 
 
 def test_low_resolution_trains_on_other_images_and_resumes_to_the_same_weights(tmp_path, data):
-    recipe = RECIPE.with_options(epochs=2, low_resolution=0.5)
-    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(epochs=2, low_resolution=0.5), (1, 0))
     plain, _ = train(tmp_path, "plain", data, RECIPE.with_options(epochs=2))
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
-    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished" and resumed.recipe.low_resolution == 0.5
-    for key, value in uninterrupted.model.params().items():
-        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    assert resumed.recipe.low_resolution == 0.5
+    assert_same_params(uninterrupted.model, resumed.model)
 
 
 def test_distillation_trains_from_teachers_and_resumes_to_the_same_weights(tmp_path, data):
     plain, _ = train(tmp_path, "teacher", data, RECIPE.with_options(epochs=2))
     recipe = RECIPE.with_options(epochs=2, teachers=[str(tmp_path / "teacher" / "best.h5")] * 2,
                                  distill_weight=0.5, temperature=2.0)
-    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, recipe, (1, 0))
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
-    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished" and resumed.recipe.teachers == recipe.teachers
-    for key, value in uninterrupted.model.params().items():
-        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    assert resumed.recipe.teachers == recipe.teachers
+    assert_same_params(uninterrupted.model, resumed.model)
 
 
 @pytest.mark.parametrize("options", [{"perspective": 3.0}, {"noise": 8.0}, {"jpeg": 0.5}, {"mixup": 0.4},
                                      {"cutmix": 1.0}, {"adversarial": "fgsm", "adv_eps": 8.0}],
                          ids=lambda options: next(iter(options)))
 def test_each_augmentation_option_changes_training_and_resumes_to_the_same_weights(tmp_path, data, options):
-    recipe = RECIPE.with_options(epochs=2, **options)
-    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(epochs=2, **options), (1, 0))
     plain, _ = train(tmp_path, "plain", data, RECIPE.with_options(epochs=2))
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
-    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished"
-    for key, value in uninterrupted.model.params().items():
-        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    assert_same_params(uninterrupted.model, resumed.model)
 
 
 @pytest.fixture
@@ -165,14 +161,10 @@ def test_held_out_tracks_are_the_same_whatever_the_run_seed(tmp_path, tracked):
 
 
 def test_a_stopped_run_with_held_out_tracks_resumes_to_the_same_weights(tmp_path, tracked):
-    data = tracked
     recipe = RECIPE.with_options(epochs=2, holdout_tracks=0.4)
-    uninterrupted, _ = train(tmp_path, "whole", data, recipe)
-    train(tmp_path, "stopped", data, recipe, stop_after=(1, 0))
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished" and len(resumed.train) == len(uninterrupted.train)
-    for key, value in uninterrupted.model.params().items():
-        np.testing.assert_array_equal(resumed.model.params()[key], value)
+    uninterrupted, resumed = stop_and_resume(tmp_path, tracked, recipe, (1, 0))
+    assert len(resumed.train) == len(uninterrupted.train)
+    assert_same_params(uninterrupted.model, resumed.model)
     assert [row["holdout_accuracy"] for row in resumed.history] == \
         [row["holdout_accuracy"] for row in uninterrupted.history]
 
@@ -204,15 +196,10 @@ def test_swa_checkpoint_holds_the_mean_of_the_last_epochs_weights(tmp_path, data
 
 
 def test_a_stopped_run_with_swa_resumes_to_the_same_average(tmp_path, data):
-    recipe = RECIPE.with_options(swa_epochs=2)
-    train(tmp_path, "whole", data, recipe)
-    train(tmp_path, "stopped", data, recipe, stop_after=(2, 0))        # inside the window
-    resumed = Trainer.resume(tmp_path / "stopped", *data, CLASSES, progress=False, log=None)
-    assert resumed.run() == "finished"
+    stop_and_resume(tmp_path, data, RECIPE.with_options(swa_epochs=2), (2, 0))       # inside the window
     whole, _ = checkpoint.load(tmp_path / "whole" / "swa.h5")
     again, _ = checkpoint.load(tmp_path / "stopped" / "swa.h5")
-    for key, value in whole.params().items():
-        np.testing.assert_array_equal(again.params()[key], value)
+    assert_same_params(whole, again)
 
 
 def test_resume_refuses_an_swa_checkpoint_from_another_epoch(tmp_path, data):

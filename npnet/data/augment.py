@@ -8,6 +8,7 @@ right", and a mirrored "Dangerous curve to the left" is a sign that says the opp
     tilted = random_perspective(warped, rng, max_corner_shift=3.0)   # a sign seen from the side
     blurred = lower_resolution(tilted, rng, fraction=0.5)    # some images seen through fewer pixels
 """
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,20 @@ def lower_resolution(images, rng, fraction, smallest=SMALLEST_SIDE):
     sides = rng.integers(smallest, H, N)                   # drawn for every image: repeatable streams
     for side in np.unique(sides[chosen]):
         index = np.flatnonzero(chosen & (sides == side))
-        resize = (interpolation_matrix(side, H) @ area_matrix(H, side)).astype(np.float32)   # (H, H)
-        out[index] = np.einsum("ab,nbcz,dc->nadz", resize, out[index], resize, optimize=True)
+        resize = through_fewer_pixels(int(side), H)
+        out[index] = np.einsum("ab,nbcz,dc->nadz", resize, out[index], resize, optimize=RESIZE_ORDER)
     return out
+
+
+#: the order einsum's optimizer picks for lower_resolution's product (resize @ image first, then
+#: @ resize.T), given so that it is not searched for again on every call: the same result
+RESIZE_ORDER = ["einsum_path", (0, 1), (0, 1)]
+
+
+@functools.lru_cache(maxsize=None)
+def through_fewer_pixels(side, size):
+    """U @ D, float32 (size, size): the area average to ``side`` pixels, then the bilinear enlargement
+    back to ``size`` (``lower_resolution``). Kept per (side, size); read-only."""
+    resize = (interpolation_matrix(side, size) @ area_matrix(size, side)).astype(np.float32)
+    resize.flags.writeable = False
+    return resize

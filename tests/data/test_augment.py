@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from npnet.data.augment import (SMALLEST_SIDE, AugmentConfig, adjust_lighting, augment, homography,
-    lower_resolution, random_affine, random_perspective)
-from npnet.data.resize import area_matrix
+    lower_resolution, random_affine, random_perspective, through_fewer_pixels)
+from npnet.data.resize import area_matrix, interpolation_matrix
 
 NOTHING = AugmentConfig(max_rotation=0, min_scale=1, max_scale=1, max_shift=0, max_contrast=0, max_brightness=0)
 
@@ -91,6 +91,15 @@ def test_lower_resolution_picks_about_the_fraction_asked(rng):
     images = rng.uniform(0, 255, (400, 32, 32, 1)).astype(np.float32)
     changed = (lower_resolution(images, np.random.default_rng(1), 0.25) != images).any(axis=(1, 2, 3))
     assert 0.18 < changed.mean() < 0.32           # binomial(400, 0.25): 5 standard deviations either way
+
+
+def test_lower_resolution_keeps_its_resize_matrices_read_only_and_equal_to_a_fresh_product():
+    kept = through_fewer_pixels(12, 32)
+    fresh = (interpolation_matrix(12, 32) @ area_matrix(32, 12)).astype(np.float32)
+    np.testing.assert_array_equal(kept, fresh)
+    assert through_fewer_pixels(12, 32) is kept
+    with pytest.raises(ValueError, match="read-only"):
+        kept[0, 0] = 1
 
 
 def test_lower_resolution_keeps_a_flat_image_flat():

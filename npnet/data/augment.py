@@ -114,6 +114,20 @@ def adjust_lighting(images, rng, config=AugmentConfig()):
     return np.clip(out, 0, 255, out=out)
 
 
+#: the order einsum's optimizer picks for lower_resolution's product (resize @ image first, then
+#: @ resize.T), given so that it is not searched for again on every call: the same result
+RESIZE_ORDER = ["einsum_path", (0, 1), (0, 1)]
+
+
+@functools.lru_cache(maxsize=None)
+def through_fewer_pixels(side, size):
+    """U @ D, float32 (size, size): the area average to ``side`` pixels, then the bilinear enlargement
+    back to ``size`` (``lower_resolution``). Kept per (side, size); read-only."""
+    resize = (interpolation_matrix(side, size) @ area_matrix(size, side)).astype(np.float32)
+    resize.flags.writeable = False
+    return resize
+
+
 def lower_resolution(images, rng, fraction, smallest=SMALLEST_SIDE):
     """A random ``fraction`` of the images, each as if photographed through fewer pixels, then enlarged.
 
@@ -140,16 +154,3 @@ def lower_resolution(images, rng, fraction, smallest=SMALLEST_SIDE):
         out[index] = np.einsum("ab,nbcz,dc->nadz", resize, out[index], resize, optimize=RESIZE_ORDER)
     return out
 
-
-#: the order einsum's optimizer picks for lower_resolution's product (resize @ image first, then
-#: @ resize.T), given so that it is not searched for again on every call: the same result
-RESIZE_ORDER = ["einsum_path", (0, 1), (0, 1)]
-
-
-@functools.lru_cache(maxsize=None)
-def through_fewer_pixels(side, size):
-    """U @ D, float32 (size, size): the area average to ``side`` pixels, then the bilinear enlargement
-    back to ``size`` (``lower_resolution``). Kept per (side, size); read-only."""
-    resize = (interpolation_matrix(side, size) @ area_matrix(size, side)).astype(np.float32)
-    resize.flags.writeable = False
-    return resize

@@ -70,7 +70,8 @@ def test_a_run_weights_its_classes_by_its_own_training_images(tmp_path):
 
 def test_a_stopped_run_with_class_weights_resumes_to_the_same_weights(tmp_path):
     data = tiny_dataset(80, seed=0), tiny_dataset(40, seed=1)
-    whole, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(epochs=2, class_weight_power=1.0), (0, 1))
+    recipe = RECIPE.with_options(epochs=2, class_weight_power=1.0)
+    whole, resumed = stop_and_resume(tmp_path, data, recipe, (0, 1))
     assert_same_params(whole.model, resumed.model)
     _, metadata = checkpoint.load(tmp_path / "stopped" / "last.h5")
     assert metadata["recipe"]["class_weight_power"] == 1.0

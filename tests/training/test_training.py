@@ -104,13 +104,15 @@ def test_a_stopped_run_resumes_to_the_same_final_weights(tmp_path, data, stop_af
 
 
 def test_a_stopped_run_with_weight_averaging_resumes_to_the_same_averages(tmp_path, data):
-    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(ema=0.9, weight_decay=0.01), (1, 0))
+    recipe = RECIPE.with_options(ema=0.9, weight_decay=0.01)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, recipe, (1, 0))
     for key, value in uninterrupted.optimizer.averaged_params().items():
         np.testing.assert_array_equal(resumed.optimizer.averaged_params()[key], value)
 
 
 def test_low_resolution_trains_on_other_images_and_resumes_to_the_same_weights(tmp_path, data):
-    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(epochs=2, low_resolution=0.5), (1, 0))
+    recipe = RECIPE.with_options(epochs=2, low_resolution=0.5)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, recipe, (1, 0))
     plain, _ = train(tmp_path, "plain", data, RECIPE.with_options(epochs=2))
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
     assert resumed.recipe.low_resolution == 0.5
@@ -131,7 +133,8 @@ def test_distillation_trains_from_teachers_and_resumes_to_the_same_weights(tmp_p
                                      {"cutmix": 1.0}, {"adversarial": "fgsm", "adv_eps": 8.0}],
                          ids=lambda options: next(iter(options)))
 def test_each_augmentation_option_changes_training_and_resumes_to_the_same_weights(tmp_path, data, options):
-    uninterrupted, resumed = stop_and_resume(tmp_path, data, RECIPE.with_options(epochs=2, **options), (1, 0))
+    recipe = RECIPE.with_options(epochs=2, **options)
+    uninterrupted, resumed = stop_and_resume(tmp_path, data, recipe, (1, 0))
     plain, _ = train(tmp_path, "plain", data, RECIPE.with_options(epochs=2))
     assert not np.array_equal(uninterrupted.model.params()["dense_1/kernel"], plain.model.params()["dense_1/kernel"])
     assert_same_params(uninterrupted.model, resumed.model)

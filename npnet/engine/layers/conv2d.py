@@ -42,8 +42,8 @@ class Conv2D(Layer):
     """
 
     name_prefix = "conv2d"
-    #: dx through a pool sums over the winners only when kw * C is at least this: 16 float32 values
-    #: fill an AVX-512 register; shorter runs do not vectorize, and the dense products win
+    #: dx through a pool sums over the winners only when kw * C is at least this (16 float32 values fill
+    #: an AVX-512 register); shorter runs did not vectorize, and the two steps measured faster (row 48)
     shortest_run_for_winners_only = 16
 
     def __init__(self, filters, kernel_size, activation=None, padding="valid", name=None):
@@ -195,7 +195,7 @@ class Conv2D(Layer):
                              f"layer's last output {self.output.shape}, got pool output "
                              f"{pool.output.shape} and gradient {dpooled.shape}")
         check_rule(relu_rule, param_grads)
-        given = dpooled
+        dpooled_before_rule = dpooled
         if relu and relu_rule != "gradient":
             dpooled, relu = relu_backward(dpooled, pool.output, relu_rule), False
         if param_grads:
@@ -206,7 +206,7 @@ class Conv2D(Layer):
             return None
         if kw * self.padded_input.shape[-1] < self.shortest_run_for_winners_only:
             # runs too short to vectorize (conv2d_1: 3 x 3 channels): the two steps, products and col2im
-            return self.backward(pool.backward(given), param_grads=False, relu_rule=relu_rule)
+            return self.backward(pool.backward(dpooled_before_rule), param_grads=False, relu_rule=relu_rule)
         dx = ops.active().conv_pool_input_grad(kernel, dpooled, pool.output, pool.argmax, p, relu,
                                                    self.padded_input.shape)
         return self.crop_padding(dx)

@@ -20,13 +20,35 @@ def _compile(function):
     return njit(parallel=True, cache=True, nogil=True)(function)
 
 
+#: Patch runs (``kw * C`` contiguous values) shorter than this are gathered value by value through a
+#: table of offsets; longer ones are copied as slices. A 9-value slice copy (conv2d_1's 3 x 3 channels)
+#: costs numba a view per run, and the gather measured twice as fast there; the slice copies are
+#: twice as fast for conv2d_2's runs of 64 (docs/perf.md).
+SHORTEST_RUN_TO_COPY = 16
+
+
 def _im2col(x, kh, kw, out=None):
     N, H, W, C = x.shape
     Ho, Wo = H - kh + 1, W - kw + 1
     run = kw * C                      # x[n, i + di, j : j + kw, :] is one contiguous run
     cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype) if out is None else out
-    flat_x = x.reshape(N, H * W * C)  # one flat row per image: each run is a slice copy
+    flat_x = x.reshape(N, H * W * C)  # one flat row per image
     flat_cols = cols.reshape(N, Ho * Wo * kh * run)
+    if run < SHORTEST_RUN_TO_COPY:
+        # offsets[k]: where value k of an image's patches sits in that image's flat row
+        offsets = np.empty(Ho * Wo * kh * run, dtype=np.int64)
+        k = 0
+        for i in range(Ho):
+            for j in range(Wo):
+                for di in range(kh):
+                    for r in range(run):
+                        offsets[k] = ((i + di) * W + j) * C + r
+                        k += 1
+        for n in prange(N):
+            source, target = flat_x[n], flat_cols[n]
+            for k in range(offsets.size):
+                target[k] = source[offsets[k]]
+        return cols
     for n in prange(N):
         source, target = flat_x[n], flat_cols[n]
         for i in range(Ho):

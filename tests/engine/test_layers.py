@@ -239,6 +239,18 @@ def test_dropout_zeroes_about_rate_and_keeps_the_mean(rng):
     assert abs(out.mean() - 1.0) < 0.02
 
 
+@pytest.mark.parametrize("rate", [0.3, 0.5, 0.7])
+def test_dropout_mask_is_its_definition_bit_for_bit(rate):
+    """mask = (u >= rate) / (1 - rate), u the layer's uniforms: computed here in float64, then rounded."""
+    layer = build(Dropout(rate, seed=5), (300,))
+    x = np.ones((8, 300), dtype=np.float32)
+    layer.forward(x, training=True)
+    uniform = np.random.default_rng(5).random(x.shape, dtype=np.float32)
+    expected = ((uniform >= rate) / (1.0 - rate)).astype(np.float32)
+    assert layer.mask.dtype == np.float32
+    np.testing.assert_array_equal(layer.mask, expected)
+
+
 def test_dropout_backward_does_not_modify_dout(rng):
     layer = build(Dropout(0.5), (6,))
     layer.forward(rng.standard_normal((2, 6)), training=True)

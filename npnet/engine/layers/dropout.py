@@ -34,9 +34,9 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self.mask = None
             return x
-        keep = 1.0 - self.rate
+        scale = x.dtype.type(1.0 / (1.0 - self.rate))
         uniform = self.rng.random(x.shape, dtype=np.float32)
-        self.mask = ((uniform >= self.rate) / keep).astype(x.dtype)
+        self.mask = (uniform >= self.rate).astype(x.dtype) * scale
         return x * self.mask
 
     def infer(self, x):

@@ -23,7 +23,7 @@ def _compile(function):
 #: Patch runs (``kw * C`` contiguous values) shorter than this are gathered value by value through a
 #: table of offsets; longer ones are copied as slices. A 9-value slice copy (conv2d_1's 3 x 3 channels)
 #: costs numba a view per run, and the gather measured twice as fast there; the slice copies are
-#: twice as fast for conv2d_2's runs of 64 (docs/perf.md).
+#: twice as fast for conv2d_2's runs of 64 (docs/perf.md, row 50).
 SHORTEST_RUN_TO_COPY = 16
 
 

@@ -19,6 +19,15 @@ def test_im2col_fast_equals_reference(rng, shape, kh, kw):
     np.testing.assert_array_equal(fast.im2col(x, kh, kw), reference.im2col(x, kh, kw))
 
 
+@pytest.mark.parametrize("C, kw", [(3, 3), (5, 3), (8, 2), (16, 1), (32, 2)],
+                         ids=["run9", "run15", "run16", "run16-1x1", "run64"])
+def test_im2col_gathered_and_copied_runs_equal_reference(rng, C, kw):
+    """Runs of kw * C values under fast.SHORTEST_RUN_TO_COPY (16) are gathered, longer ones copied:
+    both sides of the threshold give the reference's patches."""
+    x = rng.standard_normal((3, 7, 6, C)).astype(np.float32)
+    np.testing.assert_array_equal(fast.im2col(x, 2, kw), reference.im2col(x, 2, kw))
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_col2im_fast_equals_reference(rng, shape, dtype):

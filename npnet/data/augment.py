@@ -153,4 +153,3 @@ def lower_resolution(images, rng, fraction, smallest=SMALLEST_SIDE):
         resize = through_fewer_pixels(int(side), H)
         out[index] = np.einsum("ab,nbcz,dc->nadz", resize, out[index], resize, optimize=RESIZE_ORDER)
     return out
-

@@ -80,8 +80,8 @@ def test_the_one_step_conv_pool_backward_follows_each_rule_like_the_two_steps(ru
     (runs of 3 x 3 channels) sums over the winners too when ``shortest_run_for_winners_only`` is 0."""
     from npnet.engine.layers import Conv2D
     from npnet.engine.seed_net import seed_net
-    monkeypatch.setattr(Conv2D, "shortest_run_for_winners_only", shortest_run)
     from tolerances import assert_same_sums, backward_magnitudes, backward_terms
+    monkeypatch.setattr(Conv2D, "shortest_run_for_winners_only", shortest_run)
     net = seed_net(seed=5).astype(dtype)
     x = np.random.default_rng(1).random((3, 32, 32, 3)).astype(dtype)          # >= 0: see backward_magnitudes
     dlogits = np.random.default_rng(2).standard_normal((3, 43)).astype(dtype)
